@@ -1,0 +1,61 @@
+"""The FastAPI application: routes, error handlers, and the runtime's life cycle."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+import omnidex
+from omnidex.api.errors import install_error_handlers
+from omnidex.api.routes import documents, health, search
+from omnidex.config import Settings, get_settings
+from omnidex.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None, workers: int | None = None) -> FastAPI:
+    """The app; it builds its own Runtime at start-up unless one is given (tests, embedding).
+
+    ``workers`` ingest threads run inside the process (default: from Settings).
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = runtime is None
+        active = runtime or await run_in_threadpool(Runtime, settings or get_settings())
+        count = active.settings.workers if workers is None else workers
+        active.start_workers(count)
+        app.state.runtime = active
+        _log_start(active, count)
+        try:
+            yield
+        finally:
+            app.state.runtime = None
+            if owned:
+                await run_in_threadpool(active.close)
+            else:
+                await run_in_threadpool(active.stop_workers)
+
+    app = FastAPI(
+        title="omnidex",
+        version=omnidex.__version__,
+        summary="Multimodal retrieval over Qdrant: upload documents, search them by text.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(documents.router)
+    app.include_router(search.router)
+    return app
+
+
+def _log_start(runtime: Runtime, workers: int) -> None:
+    settings = runtime.settings
+    store = settings.qdrant_url or f"Qdrant Edge at {settings.edge_dir}"
+    log.info("omnidex %s: data in %s, vectors in %s, %d ingest worker(s)", omnidex.__version__, settings.data_dir, store, workers)
+    log.info("no API keys: every request acts as tenant %r; keep this server on localhost", settings.tenant)

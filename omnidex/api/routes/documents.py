@@ -1,0 +1,136 @@
+"""/v1/documents: upload, list, read, delete, progress events, the original file."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import FileResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from omnidex.api.deps import RuntimeDep, TenantDep
+from omnidex.api.schemas import DocumentList, DocumentOut, ErrorResponse, UploadedDocument, UploadResponse
+from omnidex.api.sse import SSE_HEADERS, sse_comment, sse_event
+from omnidex.api.uploads import UploadedFile, receive_files
+from omnidex.db import documents
+from omnidex.errors import NotFound
+from omnidex.ingest.intake import register_upload, remove_document
+from omnidex.runtime import Runtime
+from omnidex.types import DocStatus
+
+router = APIRouter(prefix="/v1/documents", tags=["documents"])
+ERRORS: dict[int | str, dict[str, object]] = {
+    code: {"model": ErrorResponse} for code in (400, 404, 413, 415, 422, 503)
+}
+EVENT_POLL_SECONDS = 0.25
+KEEPALIVE_SECONDS = 15.0
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=UploadResponse, responses=ERRORS)
+async def upload_documents(request: Request, runtime: RuntimeDep, tenant: TenantDep) -> UploadResponse:
+    """Upload one or more files (multipart, any field name); each is queued for indexing.
+
+    Identical bytes already uploaded by the tenant return the existing document.
+    A file over the size limit fails the whole request with 413, before it is stored.
+    """
+    received: list[UploadedFile] = []
+    try:
+        await receive_files(request, runtime.blobs, runtime.settings.max_upload_bytes, received)
+    except BaseException:
+        await run_in_threadpool(_discard_unregistered, runtime, received)
+        raise
+    out = []
+    for upload in received:
+        created = await run_in_threadpool(register_upload, runtime.db, runtime.blobs, upload.blob, upload.name, tenant)
+        doc = created.document
+        out.append(UploadedDocument(id=doc.id, name=doc.name, status=DocStatus(doc.status), duplicate=created.duplicate))
+    return UploadResponse(documents=out)
+
+
+def _discard_unregistered(runtime: Runtime, received: list[UploadedFile]) -> None:
+    for upload in received:
+        if not documents.sha256_in_use(runtime.db, upload.blob.sha256):
+            runtime.blobs.delete(upload.blob.sha256)
+
+
+@router.get("", response_model=DocumentList)
+def list_documents(
+    runtime: RuntimeDep,
+    tenant: TenantDep,
+    status: Annotated[DocStatus | None, Query(description="Only documents in this state.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> DocumentList:
+    """The tenant's documents, newest first."""
+    rows = documents.list_documents(runtime.db, tenant, status=status, limit=limit, offset=offset)
+    counts = documents.count_items_by_modality(runtime.db, [row.id for row in rows])
+    return DocumentList(documents=[DocumentOut.from_row(row, counts.get(row.id)) for row in rows])
+
+
+@router.get("/{doc_id}", response_model=DocumentOut, responses=ERRORS)
+def get_document(doc_id: str, runtime: RuntimeDep, tenant: TenantDep) -> DocumentOut:
+    """Status, progress, error and item counts by modality of one document."""
+    return _document_out(runtime, tenant, doc_id)
+
+
+@router.delete("/{doc_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS)
+def delete_document(doc_id: str, runtime: RuntimeDep, tenant: TenantDep) -> Response:
+    """Delete a document, its vectors and (when no other document shares them) its bytes."""
+    remove_document(runtime.db, runtime.store, runtime.blobs, tenant, doc_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{doc_id}/file", responses=ERRORS, response_class=FileResponse)
+def get_document_file(doc_id: str, runtime: RuntimeDep, tenant: TenantDep) -> FileResponse:
+    """The original file as uploaded (HTTP Range supported)."""
+    row = documents.get_document(runtime.db, tenant, doc_id)
+    path = runtime.blobs.path(row.sha256)
+    if not path.is_file():
+        raise NotFound(f"the file of document {doc_id!r} is missing")
+    return FileResponse(
+        path, media_type=row.mime or "application/octet-stream", filename=row.name, content_disposition_type="inline"
+    )
+
+
+@router.get("/{doc_id}/events", responses=ERRORS, response_class=StreamingResponse)
+async def stream_document_events(doc_id: str, request: Request, runtime: RuntimeDep, tenant: TenantDep) -> StreamingResponse:
+    """Server-sent events: ``progress`` while the document advances, then ``ready`` or ``failed``."""
+    first = await run_in_threadpool(_document_out, runtime, tenant, doc_id)
+    return StreamingResponse(
+        _events(request, runtime, tenant, first), media_type="text/event-stream", headers=SSE_HEADERS
+    )
+
+
+async def _events(request: Request, runtime: Runtime, tenant: str, doc: DocumentOut) -> AsyncIterator[str]:
+    last: tuple[object, ...] | None = None
+    idle = 0.0
+    sequence = 0
+    while True:
+        state = (doc.status, doc.progress, doc.stage)
+        if state != last:
+            last, idle, sequence = state, 0.0, sequence + 1
+            final = doc.status in (DocStatus.READY, DocStatus.FAILED)
+            name = str(doc.status) if final else "progress"
+            yield sse_event(name, doc.model_dump(mode="json"), sequence)
+            if final:
+                return
+        elif idle >= KEEPALIVE_SECONDS:
+            idle = 0.0
+            yield sse_comment()
+        await asyncio.sleep(EVENT_POLL_SECONDS)
+        idle += EVENT_POLL_SECONDS
+        if await request.is_disconnected():
+            return
+        try:
+            doc = await run_in_threadpool(_document_out, runtime, tenant, doc.id)
+        except NotFound:
+            yield sse_event("deleted", {"id": doc.id}, sequence + 1)
+            return
+
+
+def _document_out(runtime: Runtime, tenant: str, doc_id: str) -> DocumentOut:
+    row = documents.get_document(runtime.db, tenant, doc_id)
+    counts = documents.count_items_by_modality(runtime.db, [row.id])
+    return DocumentOut.from_row(row, counts.get(row.id))

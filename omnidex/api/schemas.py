@@ -1,0 +1,112 @@
+"""Request and response models of the REST API (also the Python client's types)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, Field, field_validator
+
+from omnidex.db.models import DocumentRow
+from omnidex.retrieval.retriever import MAX_TOP_K
+from omnidex.types import DocStatus, Hit, ItemKind, Modality
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+class UploadedDocument(BaseModel):
+    id: str
+    name: str
+    status: DocStatus
+    duplicate: bool = Field(False, description="The same bytes were already uploaded: this is that document.")
+
+
+class UploadResponse(BaseModel):
+    documents: list[UploadedDocument]
+
+
+class DocumentOut(BaseModel):
+    id: str
+    name: str
+    mime: str | None
+    size: int
+    sha256: str
+    status: DocStatus
+    progress: float = Field(description="0 to 1.")
+    stage: str | None = None
+    error: ErrorDetail | None = None
+    item_count: int
+    items_by_modality: dict[str, int] = Field(default_factory=dict)
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: DocumentRow, counts: dict[str, int] | None = None) -> DocumentOut:
+        error = ErrorDetail(code=row.error_code or "failed", message=row.error) if row.error else None
+        return cls(
+            id=row.id,
+            name=row.name,
+            mime=row.mime,
+            size=row.size,
+            sha256=row.sha256,
+            status=DocStatus(row.status),
+            progress=round(row.progress, 4),
+            stage=row.stage,
+            error=error,
+            item_count=row.item_count,
+            items_by_modality=counts or {},
+            created_at=row.created_at.replace(tzinfo=UTC),
+            updated_at=row.updated_at.replace(tzinfo=UTC),
+        )
+
+
+class DocumentList(BaseModel):
+    documents: list[DocumentOut]
+
+
+class SearchRequest(BaseModel):
+    query: str = Field(min_length=1, max_length=4096, description="What to look for, in words.")
+    top_k: int = Field(10, ge=1, le=MAX_TOP_K)
+    modalities: list[Modality] = Field(default_factory=list, description="Only these modalities; all if empty.")
+    doc_ids: list[str] = Field(default_factory=list, description="Only these documents; all if empty.")
+
+    @field_validator("query")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the query is blank")
+        return value
+
+
+class HitOut(BaseModel):
+    id: str
+    score: float
+    modality: Modality
+    kind: ItemKind
+    doc_id: str
+    source: str
+    page: int | None
+    start: float | None
+    end: float | None
+    text: str
+    media_url: str | None
+
+    @classmethod
+    def from_hit(cls, hit: Hit) -> HitOut:
+        return cls.model_validate(hit, from_attributes=True)
+
+
+class SearchResponse(BaseModel):
+    hits: list[HitOut]
+    timings_ms: dict[str, float]
+
+
+class HealthResponse(BaseModel):
+    status: str
+    checks: dict[str, str] = Field(default_factory=dict)

@@ -1,0 +1,175 @@
+"""The ``omnidex`` command: serve, worker, ingest, search."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from omnidex.config import Settings, get_settings
+from omnidex.db import documents
+from omnidex.errors import OmnidexError
+from omnidex.types import DocStatus
+
+app = typer.Typer(help="omnidex: multimodal retrieval over Qdrant.", no_args_is_help=True, add_completion=False)
+console = Console()
+err_console = Console(stderr=True)
+FINAL = {DocStatus.READY, DocStatus.FAILED}
+
+
+def _setup_logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _runtime(settings: Settings):  # type: ignore[no-untyped-def]
+    from omnidex.runtime import Runtime
+
+    try:
+        return Runtime(settings)
+    except OmnidexError as exc:
+        err_console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Ingest worker threads in this process.")] = None,
+) -> None:
+    """Run the API, the web UI and the ingest workers in one process."""
+    import uvicorn
+
+    from omnidex.api.app import create_app
+
+    settings = get_settings()
+    _setup_logging(settings)
+    application = create_app(settings, workers=workers)
+    uvicorn.run(application, host=host or settings.host, port=port or settings.port, log_level=settings.log_level.lower())
+
+
+@app.command()
+def worker() -> None:
+    """Run one ingest worker alone (the scale-out shape); SIGTERM hands the current document back."""
+    settings = get_settings()
+    _setup_logging(settings)
+    runtime = _runtime(settings)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        console.print(f"worker on {settings.resolved_database_url}: waiting for documents (Ctrl+C to stop)")
+        runtime.make_worker().run(stop)
+    finally:
+        runtime.close()
+
+
+def _files(paths: list[Path]) -> Iterator[Path]:
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts))
+        elif path.is_file():
+            yield path
+        else:
+            err_console.print(f"[yellow]skipped[/yellow] {path}: no such file or folder")
+
+
+@app.command()
+def ingest(paths: Annotated[list[Path], typer.Argument(help="Files or folders (recursive).")]) -> None:
+    """Index files in this process, with a progress bar; exits 1 if any file failed."""
+    from omnidex.ingest.intake import add_file
+
+    settings = get_settings()
+    _setup_logging(settings)
+    logging.getLogger().setLevel(logging.WARNING)
+    runtime = _runtime(settings)
+    try:
+        queued: dict[str, str] = {}
+        for path in _files(paths):
+            try:
+                created = add_file(runtime.db, runtime.blobs, path, settings.tenant, settings.max_upload_bytes)
+            except OmnidexError as exc:
+                err_console.print(f"[red]refused[/red] {path}: {exc.message}")
+                continue
+            queued[created.document.id] = str(path)
+        if not queued:
+            err_console.print("nothing to index")
+            raise typer.Exit(1)
+        rows = _index_with_progress(runtime, queued)
+    finally:
+        runtime.close()
+    _print_summary(rows, queued)
+    if any(row.status != DocStatus.READY for row in rows):
+        raise typer.Exit(1)
+
+
+def _index_with_progress(runtime, queued: dict[str, str]):  # type: ignore[no-untyped-def]
+    stop = threading.Event()
+    thread = threading.Thread(target=runtime.make_worker().run, args=(stop,), daemon=True)
+    thread.start()
+    columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TextColumn("{task.fields[stage]}"), TimeElapsedColumn())
+    tenant = runtime.settings.tenant
+    with Progress(*columns, console=console) as progress:
+        tasks = {doc_id: progress.add_task(Path(name).name, total=1.0, stage="queued") for doc_id, name in queued.items()}
+        while True:
+            rows = [documents.get_document(runtime.db, tenant, doc_id) for doc_id in queued]
+            for row in rows:
+                progress.update(tasks[row.id], completed=row.progress if row.status != DocStatus.READY else 1.0, stage=row.stage or row.status)
+            if all(row.status in FINAL for row in rows):
+                break
+            stop.wait(0.2)
+    stop.set()
+    thread.join()
+    return rows
+
+
+def _print_summary(rows, queued: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    table = Table("file", "status", "items", "reason")
+    for row in rows:
+        colour = "green" if row.status == DocStatus.READY else "red"
+        table.add_row(queued[row.id], f"[{colour}]{row.status}[/{colour}]", str(row.item_count), row.error or "")
+    console.print(table)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, max=100)] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the hits as JSON.")] = False,
+) -> None:
+    """Search the index in this process."""
+    from omnidex.api.schemas import HitOut
+
+    settings = get_settings()
+    logging.basicConfig(level=logging.WARNING)
+    runtime = _runtime(settings)
+    try:
+        result = runtime.retriever.search(settings.tenant, query, top_k=top_k)
+    except OmnidexError as exc:
+        err_console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(2) from exc
+    finally:
+        runtime.close()
+    if as_json:
+        sys.stdout.write(json.dumps({"hits": [HitOut.from_hit(h).model_dump(mode="json") for h in result.hits], "timings_ms": result.timings_ms}, indent=2) + "\n")
+        return
+    if not result.hits:
+        console.print("no hits")
+    for rank, hit in enumerate(result.hits, 1):
+        where = f"p. {hit.page}" if hit.page else hit.kind
+        snippet = " ".join(hit.text.split())[:240]
+        console.print(f"[bold]{rank}.[/bold] {hit.source} ({where}) [dim]score {hit.score:.4f}[/dim]\n   {snippet}")
+
+
+if __name__ == "__main__":
+    app()

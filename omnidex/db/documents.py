@@ -1,0 +1,144 @@
+"""Documents and their items: create (with dedup), read, list, delete."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+
+from omnidex.db.engine import Database
+from omnidex.db.models import DocumentRow, ItemRow
+from omnidex.errors import NotFound
+from omnidex.types import DocStatus
+
+
+@dataclass(frozen=True, slots=True)
+class NewDocument:
+    tenant: str
+    name: str
+    mime: str | None
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    document: DocumentRow
+    duplicate: bool
+
+
+def create_document(db: Database, new: NewDocument) -> Created:
+    """Insert a queued document, or return the tenant's existing one with the same bytes.
+
+    The row is the job: inserting it is enqueuing it, in the same transaction.
+    A failed duplicate is queued again, since uploading it again means "try again".
+    """
+    existing = _find_by_hash(db, new.tenant, new.sha256)
+    if existing is not None:
+        return Created(_requeue_if_failed(db, existing), duplicate=True)
+    row = DocumentRow(
+        id=uuid.uuid4().hex,
+        tenant=new.tenant,
+        name=new.name,
+        mime=new.mime,
+        size=new.size,
+        sha256=new.sha256,
+        status=DocStatus.QUEUED,
+        progress=0.0,
+        item_count=0,
+        attempts=0,
+    )
+    try:
+        with db.session() as session:
+            session.add(row)
+    except IntegrityError:
+        # Another upload of the same bytes won the race.
+        existing = _find_by_hash(db, new.tenant, new.sha256)
+        if existing is None:
+            raise
+        return Created(existing, duplicate=True)
+    return Created(row, duplicate=False)
+
+
+def _find_by_hash(db: Database, tenant: str, sha256: str) -> DocumentRow | None:
+    with db.session() as session:
+        stmt = select(DocumentRow).where(DocumentRow.tenant == tenant, DocumentRow.sha256 == sha256)
+        return session.scalars(stmt).first()
+
+
+def _requeue_if_failed(db: Database, row: DocumentRow) -> DocumentRow:
+    if row.status != DocStatus.FAILED:
+        return row
+    with db.session() as session:
+        fresh = session.get(DocumentRow, row.id)
+        if fresh is None:
+            return row
+        fresh.status = DocStatus.QUEUED
+        fresh.progress = 0.0
+        fresh.error = None
+        fresh.error_code = None
+        fresh.stage = None
+        fresh.attempts = 0
+        return fresh
+
+
+def get_document(db: Database, tenant: str, doc_id: str) -> DocumentRow:
+    """The tenant's document; another tenant's id is as unknown as a made-up one."""
+    with db.session() as session:
+        row = session.get(DocumentRow, doc_id)
+        if row is None or row.tenant != tenant:
+            raise NotFound(f"no document {doc_id!r}")
+        return row
+
+
+def list_documents(
+    db: Database,
+    tenant: str,
+    *,
+    status: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> Sequence[DocumentRow]:
+    with db.session() as session:
+        stmt = select(DocumentRow).where(DocumentRow.tenant == tenant)
+        if status:
+            stmt = stmt.where(DocumentRow.status == status)
+        stmt = stmt.order_by(DocumentRow.created_at.desc()).limit(limit).offset(offset)
+        return session.scalars(stmt).all()
+
+
+def count_items_by_modality(db: Database, doc_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+    """``{doc_id: {modality: count}}`` for the given documents."""
+    if not doc_ids:
+        return {}
+    with db.session() as session:
+        stmt = (
+            select(ItemRow.doc_id, ItemRow.modality, func.count())
+            .where(ItemRow.doc_id.in_(doc_ids))
+            .group_by(ItemRow.doc_id, ItemRow.modality)
+        )
+        counts: dict[str, dict[str, int]] = {doc_id: {} for doc_id in doc_ids}
+        for doc_id, modality, count in session.execute(stmt):
+            counts[doc_id][modality] = count
+        return counts
+
+
+def delete_document(db: Database, tenant: str, doc_id: str) -> DocumentRow:
+    """Remove the row and its items; returns the row so the caller can clean vectors and blobs."""
+    with db.session() as session:
+        row = session.get(DocumentRow, doc_id)
+        if row is None or row.tenant != tenant:
+            raise NotFound(f"no document {doc_id!r}")
+        session.execute(delete(ItemRow).where(ItemRow.doc_id == doc_id))
+        session.delete(row)
+        return row
+
+
+def sha256_in_use(db: Database, sha256: str) -> bool:
+    """Whether any document, of any tenant, still points at these bytes."""
+    with db.session() as session:
+        stmt = select(func.count()).select_from(DocumentRow).where(DocumentRow.sha256 == sha256)
+        return bool(session.scalar(stmt))

@@ -1,0 +1,145 @@
+"""The durable work queue: the documents table, claimed with leases.
+
+A worker claims the oldest queued document (or one whose lease ran out) by a
+compare-and-set UPDATE, so two workers can never both win the same row on
+any database. It renews the lease with every progress report; a report that
+finds the lease gone raises :class:`LeaseLost` and the worker drops the job.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from sqlalchemy import delete, or_, select, update
+
+from omnidex.db.engine import Database
+from omnidex.db.models import DocumentRow, ItemRow, utcnow
+from omnidex.types import DocStatus
+
+
+class LeaseLost(Exception):
+    """The job was reclaimed or deleted while this worker held it."""
+
+
+def _claimable(now: float):  # type: ignore[no-untyped-def]
+    expired = (DocumentRow.status == DocStatus.PROCESSING) & (DocumentRow.lease_expires < now)
+    return or_(DocumentRow.status == DocStatus.QUEUED, expired)
+
+
+def claim_next_job(db: Database, worker_id: str, lease_seconds: float) -> DocumentRow | None:
+    """Claim the oldest claimable document for ``worker_id``; None when the queue is empty."""
+    for _ in range(5):
+        now = time.time()
+        with db.session() as session:
+            stmt = (
+                select(DocumentRow.id)
+                .where(_claimable(now))
+                .order_by(DocumentRow.created_at, DocumentRow.id)
+                .limit(1)
+            )
+            doc_id = session.scalar(stmt)
+            if doc_id is None:
+                return None
+            claimed = session.execute(
+                update(DocumentRow)
+                .where(DocumentRow.id == doc_id, _claimable(now))
+                .values(
+                    status=DocStatus.PROCESSING,
+                    lease_owner=worker_id,
+                    lease_expires=now + lease_seconds,
+                    attempts=DocumentRow.attempts + 1,
+                    error=None,
+                    error_code=None,
+                    updated_at=utcnow(),
+                )
+            )
+            if claimed.rowcount == 1:  # type: ignore[attr-defined]
+                return session.get(DocumentRow, doc_id)
+        # Lost the race for that row to another worker: look again.
+    return None
+
+
+def heartbeat(
+    db: Database,
+    doc_id: str,
+    worker_id: str,
+    lease_seconds: float,
+    *,
+    progress: float | None = None,
+    stage: str | None = None,
+) -> None:
+    """Renew the lease and record progress; raises LeaseLost if the job is no longer ours."""
+    values: dict[str, object] = {"lease_expires": time.time() + lease_seconds, "updated_at": utcnow()}
+    if progress is not None:
+        values["progress"] = max(0.0, min(1.0, progress))
+    if stage is not None:
+        values["stage"] = stage
+    with db.session() as session:
+        result = session.execute(update(DocumentRow).where(*_owned(doc_id, worker_id)).values(**values))
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise LeaseLost(doc_id)
+
+
+def finish_job(db: Database, doc_id: str, worker_id: str, mime: str, items: Sequence[ItemRow]) -> None:
+    """Record the items and mark the document ready, only if the lease is still ours."""
+    with db.session() as session:
+        result = session.execute(
+            update(DocumentRow)
+            .where(*_owned(doc_id, worker_id))
+            .values(
+                status=DocStatus.READY,
+                mime=mime,
+                progress=1.0,
+                stage=None,
+                item_count=len(items),
+                lease_owner=None,
+                lease_expires=None,
+                updated_at=utcnow(),
+            )
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise LeaseLost(doc_id)
+        session.execute(delete(ItemRow).where(ItemRow.doc_id == doc_id))
+        session.add_all(items)
+
+
+def fail_job(db: Database, doc_id: str, worker_id: str, code: str, message: str) -> None:
+    """Mark the document failed with a reason a person can read."""
+    with db.session() as session:
+        session.execute(
+            update(DocumentRow)
+            .where(*_owned(doc_id, worker_id))
+            .values(
+                status=DocStatus.FAILED,
+                stage=None,
+                error=message,
+                error_code=code,
+                lease_owner=None,
+                lease_expires=None,
+                updated_at=utcnow(),
+            )
+        )
+
+
+def document_exists(db: Database, doc_id: str) -> bool:
+    with db.session() as session:
+        return session.get(DocumentRow, doc_id) is not None
+
+
+def release_job(db: Database, doc_id: str, worker_id: str) -> None:
+    """Hand the job back to the queue untouched (a worker shutting down)."""
+    with db.session() as session:
+        session.execute(
+            update(DocumentRow)
+            .where(*_owned(doc_id, worker_id))
+            .values(status=DocStatus.QUEUED, lease_owner=None, lease_expires=None, updated_at=utcnow())
+        )
+
+
+def _owned(doc_id: str, worker_id: str) -> tuple[object, ...]:
+    return (
+        DocumentRow.id == doc_id,
+        DocumentRow.lease_owner == worker_id,
+        DocumentRow.status == DocStatus.PROCESSING,
+    )

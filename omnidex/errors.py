@@ -1,0 +1,93 @@
+"""One exception tree for omnidex.
+
+::
+
+    OmnidexError                  (500 internal)
+    ├── InvalidRequest            (400 invalid_request)
+    ├── NotFound                  (404 not_found)
+    ├── PayloadTooLarge           (413 payload_too_large)
+    ├── UnsupportedMediaType      (415 unsupported_media_type)
+    ├── Unavailable               (503 unavailable)
+    │   └── DataDirLocked         (503 data_dir_locked)
+    ├── ConfigError               (500 config_error)
+    │   └── MissingExtra          (500 missing_extra)
+    └── IngestError               (422 ingest_failed) a document could not be indexed
+        ├── UnsupportedType       (415 unsupported_type)
+        ├── EmptyFile             (422 empty_file)
+        └── CorruptFile           (422 corrupt_file)
+
+Every class carries an HTTP ``status`` and a machine ``code``; the API maps
+them to ``{"error": {"code", "message"}}`` in one exception handler.
+Third-party errors are translated where they are caught (``raise … from exc``).
+"""
+
+from __future__ import annotations
+
+
+class OmnidexError(Exception):
+    status: int = 500
+    code: str = "internal"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidRequest(OmnidexError):
+    status = 400
+    code = "invalid_request"
+
+
+class NotFound(OmnidexError):
+    status = 404
+    code = "not_found"
+
+
+class PayloadTooLarge(OmnidexError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(OmnidexError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class Unavailable(OmnidexError):
+    status = 503
+    code = "unavailable"
+
+
+class DataDirLocked(Unavailable):
+    code = "data_dir_locked"
+
+
+class ConfigError(OmnidexError):
+    code = "config_error"
+
+
+class MissingExtra(ConfigError):
+    code = "missing_extra"
+
+    def __init__(self, module: str, extra: str) -> None:
+        super().__init__(f"{module} is not installed: pip install 'omnidex[{extra}]'")
+
+
+class IngestError(OmnidexError):
+    """A document could not be indexed; the message is shown to people as is."""
+
+    status = 422
+    code = "ingest_failed"
+
+
+class UnsupportedType(IngestError):
+    status = 415
+    code = "unsupported_type"
+
+
+class EmptyFile(IngestError):
+    code = "empty_file"
+
+
+class CorruptFile(IngestError):
+    code = "corrupt_file"

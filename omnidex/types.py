@@ -1,0 +1,92 @@
+"""Domain types shared by every layer: modalities, items, hits."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+# Point ids are uuid5(namespace, f"{doc_id}/{item_key}"): re-indexing a
+# document overwrites its points instead of adding new ones.
+POINT_NAMESPACE = uuid.UUID("0f6e9a52-3c1c-4d4b-9a67-6f6d6e696465")
+
+
+class Modality(StrEnum):
+    TEXT = "text"
+    IMAGE = "image"
+    AUDIO = "audio"
+    VIDEO = "video"
+
+
+class ItemKind(StrEnum):
+    CHUNK = "chunk"
+    TABLE = "table"
+    IMAGE = "image"
+    KEYFRAME = "keyframe"
+    SPEECH = "speech"
+
+
+class DocStatus(StrEnum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    READY = "ready"
+    FAILED = "failed"
+
+
+@dataclass(slots=True)
+class Item:
+    """One retrievable piece of a document, before encoding."""
+
+    key: str
+    modality: Modality
+    kind: ItemKind
+    text: str = ""
+    page: int | None = None
+    start: float | None = None
+    end: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def point_id(doc_id: str, item_key: str) -> str:
+    return str(uuid.uuid5(POINT_NAMESPACE, f"{doc_id}/{item_key}"))
+
+
+@dataclass(slots=True)
+class SparseVector:
+    indices: list[int]
+    values: list[float]
+
+
+@dataclass(slots=True)
+class Point:
+    """What the vector store keeps for one item."""
+
+    id: str
+    vectors: dict[str, list[float]]
+    sparse: dict[str, SparseVector]
+    payload: dict[str, Any]
+
+
+@dataclass(slots=True)
+class ScoredPoint:
+    id: str
+    score: float
+    payload: dict[str, Any]
+
+
+@dataclass(slots=True)
+class Hit:
+    """A search result as the API returns it."""
+
+    id: str
+    score: float
+    modality: Modality
+    kind: ItemKind
+    doc_id: str
+    source: str
+    page: int | None
+    start: float | None
+    end: float | None
+    text: str
+    media_url: str | None
