@@ -53,7 +53,8 @@ class SentenceTransformerEncoder:
             raise ConfigError(f"cannot load text model {model!r}: {exc}{hint}") from exc
         self.name = model
         self.version = _model_version(location)
-        dim = self._model.get_sentence_embedding_dimension()
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        dim = get_dim()
         if dim is None:
             raise ConfigError(f"text model {model!r} does not report its dimension")
         self.dim = int(dim)

@@ -2,7 +2,7 @@
 
 Elements are chunked by structure (``chunk_by_title``): sections stay
 together up to a size cap, long ones split with overlap, a chunk never spans
-two pages, and tables become chunks of their own.
+two pages, and tables become chunks of their own (their HTML kept beside).
 """
 
 from __future__ import annotations
@@ -42,19 +42,26 @@ def _prepare_unstructured() -> None:
 def partition_document(path: Path, mime: str, *, max_chars: int, overlap: int) -> list[Item]:
     """Text chunks of the document at ``path``; raises CorruptFile or IngestError."""
     _prepare_unstructured()
+    if mime == "application/pdf":
+        check_pdf(path)
     from unstructured.chunking.title import chunk_by_title
     from unstructured.partition.auto import partition
 
     try:
         elements = partition(filename=str(path), content_type=mime, strategy="fast", languages=["eng"])
-        chunks = chunk_by_title(
-            elements,
-            max_characters=max_chars,
-            new_after_n_chars=int(max_chars * 0.8),
-            overlap=min(overlap, max_chars // 2),
-            combine_text_under_n_chars=min(200, max_chars // 2),
-            multipage_sections=False,
-        )
+        # Chunked page by page: chunk_by_title's combining of small sections
+        # would otherwise join the end of one page to the start of the next.
+        chunks = [
+            chunk
+            for page in _split_by_page(elements)
+            for chunk in chunk_by_title(
+                page,
+                max_characters=max_chars,
+                new_after_n_chars=int(max_chars * 0.8),
+                overlap=min(overlap, max_chars // 2),
+                combine_text_under_n_chars=min(200, max_chars // 2),
+            )
+        ]
     except (MemoryError, RecursionError) as exc:
         raise CorruptFile(f"this {describe(mime)} is too complex to read ({type(exc).__name__})") from exc
     except Exception as exc:
@@ -63,6 +70,34 @@ def partition_document(path: Path, mime: str, *, max_chars: int, overlap: int) -
     if not items:
         raise IngestError(f"no text found in this {describe(mime)}")
     return items
+
+
+def _split_by_page(elements: list[Any]) -> list[list[Any]]:
+    pages: list[list[Any]] = []
+    current: object = object()
+    for element in elements:
+        page = element.metadata.page_number
+        if not pages or page != current:
+            pages.append([])
+            current = page
+        pages[-1].append(element)
+    return pages
+
+
+def check_pdf(path: Path) -> None:
+    """Refuse a damaged or locked PDF up front: the parser would quietly find no text."""
+    from pypdf import PdfReader
+
+    try:
+        reader = PdfReader(str(path))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise IngestError("this PDF is password-protected; upload an unlocked copy")
+        if len(reader.pages) == 0:
+            raise CorruptFile("this PDF has no pages")
+    except IngestError:
+        raise
+    except Exception as exc:
+        raise CorruptFile(f"could not read this PDF, it is damaged or incomplete: {_reason(exc)}") from exc
 
 
 def _chunk_item(index: int, chunk: Any) -> Item:

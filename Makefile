@@ -1,0 +1,51 @@
+# Two entry points for a fresh machine: `make serve` and `make test`.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+APT_PACKAGES := libmagic1
+OFFLINE := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 UNSTRUCTURED_DISABLE_NOTICE=1
+
+.PHONY: serve test install install-test system-deps lint typecheck pytest bench clean
+
+serve: install ## install everything and run the service at http://127.0.0.1:8000
+	$(OFFLINE) $(BIN)/omnidex serve
+
+test: install-test lint typecheck pytest ## install everything and run the full test suite
+
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+		else echo "missing system packages; run: sudo apt-get install -y$$missing"; exit 1; fi; \
+	fi
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+install: system-deps $(VENV)/.installed
+
+install-test: system-deps $(VENV)/.installed-test
+
+lint:
+	$(BIN)/ruff check omnidex tests benchmarks
+	$(BIN)/ruff format --check omnidex tests benchmarks
+
+typecheck:
+	$(BIN)/mypy
+
+pytest:
+	$(OFFLINE) $(BIN)/pytest $(PYTEST_ARGS)
+
+bench: install-test ## the performance harness (see benchmarks/README.md)
+	$(OFFLINE) $(BIN)/python -m benchmarks.text_ingest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

