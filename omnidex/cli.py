@@ -29,6 +29,9 @@ FINAL = {DocStatus.READY, DocStatus.FAILED}
 
 def _setup_logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
 
 
 def _runtime(settings: Settings):  # type: ignore[no-untyped-def]
@@ -89,13 +92,17 @@ def ingest(paths: Annotated[list[Path], typer.Argument(help="Files or folders (r
     """Index files in this process, with a progress bar; exits 1 if any file failed."""
     from omnidex.ingest.intake import add_file
 
+    files = list(_files(paths))
+    if not files:
+        err_console.print("nothing to index")
+        raise typer.Exit(1)
     settings = get_settings()
     _setup_logging(settings)
     logging.getLogger().setLevel(logging.WARNING)
     runtime = _runtime(settings)
     try:
         queued: dict[str, str] = {}
-        for path in _files(paths):
+        for path in files:
             try:
                 created = add_file(runtime.db, runtime.blobs, path, settings.tenant, settings.max_upload_bytes)
             except OmnidexError as exc:
@@ -151,7 +158,8 @@ def search(
     from omnidex.api.schemas import HitOut
 
     settings = get_settings()
-    logging.basicConfig(level=logging.WARNING)
+    _setup_logging(settings)
+    logging.getLogger().setLevel(logging.WARNING)
     runtime = _runtime(settings)
     try:
         result = runtime.retriever.search(settings.tenant, query, top_k=top_k)

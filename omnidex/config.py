@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     chunk_max_chars: int = Field(1200, ge=100, description="Upper bound on a text chunk, in characters.")
     chunk_overlap_chars: int = Field(150, ge=0, description="Characters carried over between split chunks.")
     max_upload_bytes: int = Field(2 * 1024**3, ge=1, description="Largest accepted upload per file.")
+    max_text_file_bytes: int = Field(
+        64 * 1024**2, ge=1, description="Largest plain-text, Markdown, HTML or CSV file that is parsed."
+    )
 
     workers: int = Field(1, ge=0, description="Ingest worker threads inside `omnidex serve`.")
     lease_seconds: float = Field(60.0, gt=0, description="How long a claimed job stays claimed without a heartbeat.")

@@ -115,6 +115,7 @@ class Runtime:
             chunk_max_chars=settings.chunk_max_chars,
             chunk_overlap_chars=settings.chunk_overlap_chars,
             batch_size=settings.text_batch_size,
+            max_text_file_bytes=settings.max_text_file_bytes,
         )
         self.retriever = Retriever(self.store, self.text_encoder, self.sparse_encoder)
         self.optimizer = BackgroundOptimizer(self.store, settings.optimize_after_points)

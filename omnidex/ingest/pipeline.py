@@ -13,7 +13,7 @@ from omnidex.db.models import DocumentRow, ItemRow
 from omnidex.encoders import SparseEncoder, TextEncoder
 from omnidex.errors import IngestError
 from omnidex.ingest.documents import partition_document
-from omnidex.ingest.sniff import Sniffed, sniff
+from omnidex.ingest.sniff import Sniffed, describe, sniff
 from omnidex.store import VectorStore
 from omnidex.store.base import SPARSE_VECTOR, TEXT_VECTOR
 from omnidex.types import Item, Modality, Point, point_id
@@ -34,6 +34,7 @@ class Pipeline:
     chunk_max_chars: int = 1200
     chunk_overlap_chars: int = 150
     batch_size: int = 64
+    max_text_file_bytes: int = 64 * 1024**2
 
     def index(self, doc: DocumentRow, report: ProgressFn) -> tuple[Sniffed, list[ItemRow]]:
         """Index ``doc``; returns what it really is and its item rows. Raises IngestError."""
@@ -56,6 +57,12 @@ class Pipeline:
         return sniffed, [_item_row(doc.id, item) for item in items]
 
     def partition(self, path: Path, sniffed: Sniffed) -> list[Item]:
+        size = path.stat().st_size
+        if sniffed.mime.startswith("text/") and size > self.max_text_file_bytes:
+            raise IngestError(
+                f"this {describe(sniffed.mime)} file is {size / 2**20:,.0f} MiB of text; "
+                f"the limit is {self.max_text_file_bytes / 2**20:,.0f} MiB (OMNIDEX_MAX_TEXT_FILE_BYTES)"
+            )
         if sniffed.modality is Modality.TEXT:
             return partition_document(
                 path, sniffed.mime, max_chars=self.chunk_max_chars, overlap=self.chunk_overlap_chars

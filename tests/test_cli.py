@@ -1,0 +1,64 @@
+"""The command line: ingest with a summary, search, and the data-dir lock."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from omnidex.cli import app
+from omnidex.config import Settings, get_settings
+from omnidex.runtime import Runtime
+from tests.files import make_binary, make_pdf
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    data = tmp_path / "data"
+    monkeypatch.setenv("OMNIDEX_DATA_DIR", str(data))
+    get_settings.cache_clear()
+    yield data
+    get_settings.cache_clear()
+
+
+def test_ingest_folder_then_search(cli_env: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "inbox"
+    (folder / "nested").mkdir(parents=True)
+    make_pdf(folder / "nested" / "bees.pdf", [["Bees dance to tell the hive where the clover grows."]])
+    make_binary(folder / "junk.dat")
+    (folder / ".hidden.txt").write_text("not indexed")
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["ingest", str(folder)])
+    assert result.exit_code == 1, result.output  # junk.dat failed
+    assert "bees.pdf" in result.output and "ready" in result.output
+    assert "junk.dat" in result.output and "unrecognised" in result.output
+    assert "hidden" not in result.output
+
+    found = runner.invoke(app, ["search", "how do bees tell where clover grows", "--json", "-k", "3"])
+    assert found.exit_code == 0, found.output
+    hits = json.loads(found.stdout)["hits"]
+    assert hits[0]["source"] == "bees.pdf"
+    assert hits[0]["page"] == 1
+
+    pretty = runner.invoke(app, ["search", "bees clover"])
+    assert "bees.pdf (p. 1)" in pretty.output
+
+
+def test_ingest_refuses_while_a_server_holds_the_data_dir(cli_env: Path, tmp_path: Path) -> None:
+    holder = Runtime(Settings(data_dir=cli_env, workers=0))
+    try:
+        result = CliRunner().invoke(app, ["ingest", str(make_pdf(tmp_path / "a.pdf", [["x"]]))])
+    finally:
+        holder.close()
+    assert result.exit_code == 2
+    assert "in use by pid" in " ".join(result.output.split())
+
+
+def test_ingest_of_nothing_fails(cli_env: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["ingest", str(tmp_path / "missing")])
+    assert result.exit_code == 1
+    assert "no such file or folder" in " ".join(result.output.split())
+    assert "nothing to index" in result.output
