@@ -21,7 +21,9 @@ from omnidex.db import documents
 from omnidex.errors import OmnidexError
 from omnidex.types import DocStatus
 
-app = typer.Typer(help="omnidex: multimodal retrieval over Qdrant.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="omnidex: multimodal retrieval over Qdrant.", no_args_is_help=True, add_completion=False
+)
 console = Console()
 err_console = Console(stderr=True)
 FINAL = {DocStatus.READY, DocStatus.FAILED}
@@ -31,7 +33,7 @@ def _setup_logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from transformers.utils import logging as transformers_logging
 
-    transformers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
 
 def _runtime(settings: Settings):  # type: ignore[no-untyped-def]
@@ -58,7 +60,12 @@ def serve(
     settings = get_settings()
     _setup_logging(settings)
     application = create_app(settings, workers=workers)
-    uvicorn.run(application, host=host or settings.host, port=port or settings.port, log_level=settings.log_level.lower())
+    uvicorn.run(
+        application,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level.lower(),
+    )
 
 
 @app.command()
@@ -80,7 +87,11 @@ def worker() -> None:
 def _files(paths: list[Path]) -> Iterator[Path]:
     for path in paths:
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts))
+            yield from sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
         elif path.is_file():
             yield path
         else:
@@ -104,7 +115,9 @@ def ingest(paths: Annotated[list[Path], typer.Argument(help="Files or folders (r
         queued: dict[str, str] = {}
         for path in files:
             try:
-                created = add_file(runtime.db, runtime.blobs, path, settings.tenant, settings.max_upload_bytes)
+                created = add_file(
+                    runtime.db, runtime.blobs, path, settings.tenant, settings.max_upload_bytes
+                )
             except OmnidexError as exc:
                 err_console.print(f"[red]refused[/red] {path}: {exc.message}")
                 continue
@@ -124,14 +137,27 @@ def _index_with_progress(runtime, queued: dict[str, str]):  # type: ignore[no-un
     stop = threading.Event()
     thread = threading.Thread(target=runtime.make_worker().run, args=(stop,), daemon=True)
     thread.start()
-    columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TextColumn("{task.fields[stage]}"), TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[stage]}"),
+        TimeElapsedColumn(),
+    )
     tenant = runtime.settings.tenant
     with Progress(*columns, console=console) as progress:
-        tasks = {doc_id: progress.add_task(Path(name).name, total=1.0, stage="queued") for doc_id, name in queued.items()}
+        tasks = {
+            doc_id: progress.add_task(Path(name).name, total=1.0, stage="queued")
+            for doc_id, name in queued.items()
+        }
         while True:
             rows = [documents.get_document(runtime.db, tenant, doc_id) for doc_id in queued]
             for row in rows:
-                progress.update(tasks[row.id], completed=row.progress if row.status != DocStatus.READY else 1.0, stage=row.stage or row.status)
+                progress.update(
+                    tasks[row.id],
+                    completed=row.progress if row.status != DocStatus.READY else 1.0,
+                    stage=row.stage or row.status,
+                )
             if all(row.status in FINAL for row in rows):
                 break
             stop.wait(0.2)
@@ -144,7 +170,9 @@ def _print_summary(rows, queued: dict[str, str]) -> None:  # type: ignore[no-unt
     table = Table("file", "status", "items", "reason")
     for row in rows:
         colour = "green" if row.status == DocStatus.READY else "red"
-        table.add_row(queued[row.id], f"[{colour}]{row.status}[/{colour}]", str(row.item_count), row.error or "")
+        table.add_row(
+            queued[row.id], f"[{colour}]{row.status}[/{colour}]", str(row.item_count), row.error or ""
+        )
     console.print(table)
 
 
@@ -169,14 +197,25 @@ def search(
     finally:
         runtime.close()
     if as_json:
-        sys.stdout.write(json.dumps({"hits": [HitOut.from_hit(h).model_dump(mode="json") for h in result.hits], "timings_ms": result.timings_ms}, indent=2) + "\n")
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "hits": [HitOut.from_hit(h).model_dump(mode="json") for h in result.hits],
+                    "timings_ms": result.timings_ms,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
         return
     if not result.hits:
         console.print("no hits")
     for rank, hit in enumerate(result.hits, 1):
         where = f"p. {hit.page}" if hit.page else hit.kind
         snippet = " ".join(hit.text.split())[:240]
-        console.print(f"[bold]{rank}.[/bold] {hit.source} ({where}) [dim]score {hit.score:.4f}[/dim]\n   {snippet}")
+        console.print(
+            f"[bold]{rank}.[/bold] {hit.source} ({where}) [dim]score {hit.score:.4f}[/dim]\n   {snippet}"
+        )
 
 
 if __name__ == "__main__":

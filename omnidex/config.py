@@ -52,7 +52,9 @@ class Settings(BaseSettings):
     )
 
     workers: int = Field(1, ge=0, description="Ingest worker threads inside `omnidex serve`.")
-    lease_seconds: float = Field(60.0, gt=0, description="How long a claimed job stays claimed without a heartbeat.")
+    lease_seconds: float = Field(
+        60.0, gt=0, description="How long a claimed job stays claimed without a heartbeat."
+    )
     poll_seconds: float = Field(0.5, gt=0, description="How often an idle worker looks for work.")
     optimize_after_points: int = Field(
         5000, ge=1, description="Build the Edge HNSW index in the background after this many new points."

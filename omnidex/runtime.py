@@ -134,7 +134,9 @@ class Runtime:
     def start_workers(self, count: int) -> None:
         for index in range(count):
             worker = self.make_worker()
-            thread = threading.Thread(target=worker.run, args=(self._stop,), name=f"worker-{index}", daemon=True)
+            thread = threading.Thread(
+                target=worker.run, args=(self._stop,), name=f"worker-{index}", daemon=True
+            )
             thread.start()
             self._threads.append(thread)
 

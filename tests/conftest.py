@@ -67,7 +67,9 @@ def live_server(runtime: Runtime) -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime=runtime, workers=0), port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(runtime=runtime, workers=0), port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

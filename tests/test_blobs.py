@@ -28,7 +28,7 @@ def test_put_file_is_content_addressed(tmp_path: Path) -> None:
 
 def _multipart_body(size: int, boundary: str) -> Iterator[bytes]:
     yield (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.txt\"\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="big.txt"\r\n'
         "Content-Type: text/plain\r\n\r\n"
     ).encode()
     line = b"All work and no play makes a very long text file.\n" * 1024

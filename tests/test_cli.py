@@ -33,8 +33,10 @@ def test_ingest_folder_then_search(cli_env: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(app, ["ingest", str(folder)])
     assert result.exit_code == 1, result.output  # junk.dat failed
-    assert "bees.pdf" in result.output and "ready" in result.output
-    assert "junk.dat" in result.output and "unrecognised" in result.output
+    assert "bees.pdf" in result.output
+    assert "ready" in result.output
+    assert "junk.dat" in result.output
+    assert "unrecognised" in result.output
     assert "hidden" not in result.output
 
     found = runner.invoke(app, ["search", "how do bees tell where clover grows", "--json", "-k", "3"])

@@ -18,7 +18,9 @@ from omnidex.runtime import Runtime
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None, workers: int | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, runtime: Runtime | None = None, workers: int | None = None
+) -> FastAPI:
     """The app; it builds its own Runtime at start-up unless one is given (tests, embedding).
 
     ``workers`` ingest threads run inside the process (default: from Settings).
@@ -27,7 +29,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = runtime is None
-        active = runtime or await run_in_threadpool(Runtime, settings or get_settings())
+        active = (
+            runtime if runtime is not None else await run_in_threadpool(Runtime, settings or get_settings())
+        )
         count = active.settings.workers if workers is None else workers
         active.start_workers(count)
         app.state.runtime = active
@@ -57,5 +61,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 def _log_start(runtime: Runtime, workers: int) -> None:
     settings = runtime.settings
     store = settings.qdrant_url or f"Qdrant Edge at {settings.edge_dir}"
-    log.info("omnidex %s: data in %s, vectors in %s, %d ingest worker(s)", omnidex.__version__, settings.data_dir, store, workers)
+    log.info(
+        "omnidex %s: data in %s, vectors in %s, %d ingest worker(s)",
+        omnidex.__version__,
+        settings.data_dir,
+        store,
+        workers,
+    )
     log.info("no API keys: every request acts as tenant %r; keep this server on localhost", settings.tenant)

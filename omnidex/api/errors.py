@@ -14,9 +14,15 @@ from omnidex.errors import OmnidexError
 log = logging.getLogger(__name__)
 
 _HTTP_CODES = {
-    400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type",
-    422: "invalid_request", 503: "unavailable",
+    400: "invalid_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    503: "unavailable",
 }
 
 

@@ -73,7 +73,9 @@ class DocumentList(BaseModel):
 class SearchRequest(BaseModel):
     query: str = Field(min_length=1, max_length=4096, description="What to look for, in words.")
     top_k: int = Field(10, ge=1, le=MAX_TOP_K)
-    modalities: list[Modality] = Field(default_factory=list, description="Only these modalities; all if empty.")
+    modalities: list[Modality] = Field(
+        default_factory=list, description="Only these modalities; all if empty."
+    )
     doc_ids: list[str] = Field(default_factory=list, description="Only these documents; all if empty.")
 
     @field_validator("query")

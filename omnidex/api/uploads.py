@@ -35,9 +35,7 @@ class _PartState:
     writer: BlobWriter | None = None
 
 
-async def receive_files(
-    request: Request, blobs: BlobStore, max_bytes: int, done: list[UploadedFile]
-) -> None:
+async def receive_files(request: Request, blobs: BlobStore, max_bytes: int, done: list[UploadedFile]) -> None:
     """Store every file part of a multipart request, appending each to ``done`` as it completes.
 
     Raises on a malformed, empty or oversized body; the files already in

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import ColumnElement, delete, or_, select, update
 
 from omnidex.db.engine import Database
 from omnidex.db.models import DocumentRow, ItemRow, utcnow
@@ -22,7 +22,7 @@ class LeaseLost(Exception):
     """The job was reclaimed or deleted while this worker held it."""
 
 
-def _claimable(now: float):  # type: ignore[no-untyped-def]
+def _claimable(now: float) -> ColumnElement[bool]:
     expired = (DocumentRow.status == DocStatus.PROCESSING) & (DocumentRow.lease_expires < now)
     return or_(DocumentRow.status == DocStatus.QUEUED, expired)
 
@@ -137,7 +137,7 @@ def release_job(db: Database, doc_id: str, worker_id: str) -> None:
         )
 
 
-def _owned(doc_id: str, worker_id: str) -> tuple[object, ...]:
+def _owned(doc_id: str, worker_id: str) -> tuple[ColumnElement[bool], ...]:
     return (
         DocumentRow.id == doc_id,
         DocumentRow.lease_owner == worker_id,

@@ -17,7 +17,9 @@ from omnidex.types import SparseVector
 class Bm25Encoder:
     name = "qdrant-bm25"
 
-    def __init__(self, language: str = "english", k: float = 1.2, b: float = 0.75, avg_len: float = 256.0) -> None:
+    def __init__(
+        self, language: str = "english", k: float = 1.2, b: float = 0.75, avg_len: float = 256.0
+    ) -> None:
         try:
             import qdrant_edge as qe
         except ImportError as exc:  # pragma: no cover - a base dependency

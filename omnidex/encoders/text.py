@@ -43,17 +43,20 @@ class SentenceTransformerEncoder:
             raise MissingExtra("sentence-transformers", "base") from exc
         location = resolve_text_model(model)
         try:
-            self._model = SentenceTransformer(
-                location, device=device, local_files_only=not allow_downloads
-            )
+            self._model = SentenceTransformer(location, device=device, local_files_only=not allow_downloads)
         except OSError as exc:
-            hint = "" if allow_downloads or Path(location).exists() else (
-                " (downloads are off: set OMNIDEX_ALLOW_DOWNLOADS=true or give a local path)"
+            hint = (
+                ""
+                if allow_downloads or Path(location).exists()
+                else (" (downloads are off: set OMNIDEX_ALLOW_DOWNLOADS=true or give a local path)")
             )
             raise ConfigError(f"cannot load text model {model!r}: {exc}{hint}") from exc
         self.name = model
         self.version = _model_version(location)
-        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        get_dim = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
+        )
         dim = get_dim()
         if dim is None:
             raise ConfigError(f"text model {model!r} does not report its dimension")

@@ -101,7 +101,10 @@ class Worker:
             return None
         if doc.attempts > self.max_attempts:
             queue.fail_job(
-                self.db, doc.id, self.worker_id, "too_many_attempts",
+                self.db,
+                doc.id,
+                self.worker_id,
+                "too_many_attempts",
                 f"indexing was interrupted {doc.attempts - 1} times; giving up (upload it again to retry)",
             )
             return doc.id
@@ -116,7 +119,9 @@ class Worker:
                     raise queue.LeaseLost(doc.id)
                 if self._stop.is_set():
                     raise Interrupted(doc.id)
-                queue.heartbeat(self.db, doc.id, self.worker_id, self.lease_seconds, progress=progress, stage=stage)
+                queue.heartbeat(
+                    self.db, doc.id, self.worker_id, self.lease_seconds, progress=progress, stage=stage
+                )
 
             try:
                 sniffed, items = self.pipeline.index(doc, report)
@@ -135,7 +140,10 @@ class Worker:
             except Exception as exc:
                 log.exception("document %s (%s) failed unexpectedly", doc.id, doc.name)
                 queue.fail_job(
-                    self.db, doc.id, self.worker_id, "internal",
+                    self.db,
+                    doc.id,
+                    self.worker_id,
+                    "internal",
                     f"internal error while indexing ({type(exc).__name__}: {exc})"[:500],
                 )
                 return

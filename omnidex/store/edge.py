@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from omnidex.errors import ConfigError, DataDirLocked, MissingExtra
 from omnidex.store.base import (
@@ -90,7 +90,9 @@ class EdgeStore:
         flt = _edge_filter(query.filter)
         params = qe.SearchParams(exact=True) if query.exact else None
         prefetches = [
-            qe.Prefetch(query.prefetch_limit, query=qe.Query.Nearest(vector, using=name), filter=flt, params=params)
+            qe.Prefetch(
+                query.prefetch_limit, query=qe.Query.Nearest(vector, using=name), filter=flt, params=params
+            )
             for name, vector in query.dense.items()
         ]
         prefetches += [
@@ -107,11 +109,14 @@ class EdgeStore:
         request = qe.QueryRequest(
             limit=query.limit,
             prefetches=prefetches,
-            query=qe.Fusion.Rrf(k=RRF_K),
+            query=cast(Any, qe.Fusion.Rrf(k=RRF_K)),
             filter=flt,
             with_payload=True,
         )
-        return [ScoredPoint(str(hit.id), float(hit.score), dict(hit.payload or {})) for hit in self._shard.query(request)]
+        return [
+            ScoredPoint(str(hit.id), float(hit.score), dict(hit.payload or {}))
+            for hit in self._shard.query(request)
+        ]
 
     def count(self, tenant: str | None = None) -> int:
         flt = qe.Filter(must=[_match("tenant", tenant)]) if tenant else None

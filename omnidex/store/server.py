@@ -63,7 +63,9 @@ class ServerStore:
             self.collection,
             vectors_config={
                 TEXT_VECTOR: models.VectorParams(size=self.schema.text_dim, distance=models.Distance.COSINE),
-                IMAGE_VECTOR: models.VectorParams(size=self.schema.image_dim, distance=models.Distance.COSINE),
+                IMAGE_VECTOR: models.VectorParams(
+                    size=self.schema.image_dim, distance=models.Distance.COSINE
+                ),
             },
             sparse_vectors_config={SPARSE_VECTOR: models.SparseVectorParams(modifier=models.Modifier.IDF)},
         )
@@ -93,9 +95,7 @@ class ServerStore:
     def upsert(self, points: Sequence[Point]) -> None:
         if not points:
             return
-        structs = [
-            models.PointStruct(id=p.id, vector=_client_vector(p), payload=p.payload) for p in points
-        ]
+        structs = [models.PointStruct(id=p.id, vector=_client_vector(p), payload=p.payload) for p in points]
         self._client.upsert(self.collection, points=structs, wait=True)
 
     def delete_document(self, tenant: str, doc_id: str) -> None:

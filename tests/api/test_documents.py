@@ -31,7 +31,9 @@ def test_mixed_upload_fails_only_the_bad_files(client: TestClient, tmp_path: Pat
     assert by_name["good.pdf"]["status"] == "ready"
     assert by_name["good.pdf"]["items_by_modality"] == {"text": by_name["good.pdf"]["item_count"]}
     assert by_name["good.docx"]["status"] == "ready"
-    reasons = {name: by_name[name]["error"] for name in ("corrupt.pdf", "truncated.docx", "empty.txt", "blob.bin")}
+    reasons = {
+        name: by_name[name]["error"] for name in ("corrupt.pdf", "truncated.docx", "empty.txt", "blob.bin")
+    }
     assert all(by_name[name]["status"] == "failed" for name in reasons)
     assert reasons["corrupt.pdf"]["code"] == "corrupt_file"
     assert "could not read this PDF" in reasons["corrupt.pdf"]["message"]
@@ -57,7 +59,9 @@ def test_pdf_named_jpg_is_indexed_as_pdf(client: TestClient, tmp_path: Path) -> 
     assert search(client, "zebra lighthouse ultramarine")[0]["source"] == "holiday.jpg"
 
 
-def test_identical_bytes_return_the_existing_document(client: TestClient, runtime: Runtime, tmp_path: Path) -> None:
+def test_identical_bytes_return_the_existing_document(
+    client: TestClient, runtime: Runtime, tmp_path: Path
+) -> None:
     original = make_pdf(tmp_path / "a.pdf", [[ZEBRA]])
     copy = tmp_path / "copy-of-a.pdf"
     copy.write_bytes(original.read_bytes())
@@ -109,7 +113,11 @@ def test_requests_without_files_are_refused(client: TestClient) -> None:
 
 
 def test_unknown_document_is_404(client: TestClient) -> None:
-    for method, url in (("GET", "/v1/documents/nope"), ("DELETE", "/v1/documents/nope"), ("GET", "/v1/documents/nope/file")):
+    for method, url in (
+        ("GET", "/v1/documents/nope"),
+        ("DELETE", "/v1/documents/nope"),
+        ("GET", "/v1/documents/nope/file"),
+    ):
         response = client.request(method, url)
         assert response.status_code == 404
         assert response.json()["error"]["code"] == "not_found"

@@ -37,7 +37,9 @@ def test_heartbeat_of_a_lost_lease_raises(runtime: Runtime, tmp_path: Path) -> N
     assert queue.claim_next_job(runtime.db, "worker-a", 0.05) is not None
     time.sleep(0.1)
     reclaimed = queue.claim_next_job(runtime.db, "worker-b", 30)
-    assert reclaimed is not None and reclaimed.id == doc_id and reclaimed.attempts == 2
+    assert reclaimed is not None
+    assert reclaimed.id == doc_id
+    assert reclaimed.attempts == 2
     with pytest.raises(queue.LeaseLost):
         queue.heartbeat(runtime.db, doc_id, "worker-a", 30, progress=0.5)
     with pytest.raises(queue.LeaseLost):
@@ -73,7 +75,11 @@ def test_abandoned_document_is_finished_by_another_worker_without_duplicates(
     assert row.attempts == 2
     assert runtime.store.count("default") == row.item_count > written
     hits = runtime.store.query(
-        HybridQuery(filter=QueryFilter("default"), limit=100, dense={"text": runtime.text_encoder.encode(["keeper"])[0]})
+        HybridQuery(
+            filter=QueryFilter("default"),
+            limit=100,
+            dense={"text": runtime.text_encoder.encode(["keeper"])[0]},
+        )
     )
     keys = [hit.payload["item_key"] for hit in hits]
     assert len(keys) == len(set(keys)) == row.item_count
@@ -116,5 +122,7 @@ def test_failed_duplicate_is_queued_again(runtime: Runtime, tmp_path: Path) -> N
     assert claimed is not None
     queue.fail_job(runtime.db, doc_id, "w", "corrupt_file", "broken")
     again = add_file(runtime.db, runtime.blobs, tmp_path / "long.pdf", "default")
-    assert again.duplicate and again.document.id == doc_id
-    assert again.document.status == DocStatus.QUEUED and again.document.error is None
+    assert again.duplicate
+    assert again.document.id == doc_id
+    assert again.document.status == DocStatus.QUEUED
+    assert again.document.error is None

@@ -72,7 +72,10 @@ def test_generated_docx_with_table(runtime: Runtime, tmp_path: Path) -> None:
 
 
 def test_generated_pptx_slides_are_pages(runtime: Runtime, tmp_path: Path) -> None:
-    slides = [("Welcome", "Agenda for the quarter."), ("Budget", "The kite festival budget doubled this year.")]
+    slides = [
+        ("Welcome", "Agenda for the quarter."),
+        ("Budget", "The kite festival budget doubled this year."),
+    ]
     _index(runtime, make_pptx(tmp_path / "deck.pptx", slides))
     top = _top(runtime, "kite festival budget")[0]
     assert top.page == 2
@@ -82,9 +85,22 @@ def test_generated_pptx_slides_are_pages(runtime: Runtime, tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("name", "content", "mime"),
     [
-        ("page.html", "<html><head><title>T</title></head><body><h1>Glaciers</h1><p>Glaciers carve fjords slowly over millennia.</p></body></html>", "text/html"),
-        ("notes.md", "# Glaciers\n\nGlaciers carve fjords slowly over millennia.\n\n- one\n- two\n", "text/markdown"),
-        ("notes.txt", "Glaciers carve fjords slowly over millennia.\n\nAnother paragraph about tea.\n", "text/plain"),
+        (
+            "page.html",
+            "<html><head><title>T</title></head><body><h1>Glaciers</h1>"
+            "<p>Glaciers carve fjords slowly over millennia.</p></body></html>",
+            "text/html",
+        ),
+        (
+            "notes.md",
+            "# Glaciers\n\nGlaciers carve fjords slowly over millennia.\n\n- one\n- two\n",
+            "text/markdown",
+        ),
+        (
+            "notes.txt",
+            "Glaciers carve fjords slowly over millennia.\n\nAnother paragraph about tea.\n",
+            "text/plain",
+        ),
     ],
 )
 def test_generated_text_formats(runtime: Runtime, tmp_path: Path, name: str, content: str, mime: str) -> None:

@@ -38,7 +38,7 @@ def test_empty_file(tmp_path: Path) -> None:
 
 
 def test_unknown_binary_named_pdf(tmp_path: Path) -> None:
-    with pytest.raises(UnsupportedType, match="unrecognised binary data.*supported types: PDF"):
+    with pytest.raises(UnsupportedType, match=r"unrecognised binary data.*supported types: PDF"):
         sniff(make_binary(tmp_path / "x.pdf"), "x.pdf")
 
 

@@ -37,7 +37,12 @@ def _points(count: int, seed: int, sparse: Bm25Encoder) -> list[Point]:
                 id=point_id(doc_id, f"chunk-{n}"),
                 vectors={"text": [rng.uniform(-1, 1) for _ in range(DIM)]},
                 sparse={"sparse": sparse.encode_documents([text])[0]},
-                payload={"tenant": tenant, "doc_id": doc_id, "modality": "text" if n % 5 else "image", "text": text},
+                payload={
+                    "tenant": tenant,
+                    "doc_id": doc_id,
+                    "modality": "text" if n % 5 else "image",
+                    "text": text,
+                },
             )
         )
     return points
@@ -119,7 +124,9 @@ def test_deletes_agree(stores: list[VectorStore], sparse_encoder: Bm25Encoder) -
         store.delete_document("t2", "doc3")
     assert edge.count() == server.count()
     for query in _queries(sparse_encoder):
-        dense_only = HybridQuery(query.filter, query.limit, query.prefetch_limit, dense=query.dense or {}, exact=True)
+        dense_only = HybridQuery(
+            query.filter, query.limit, query.prefetch_limit, dense=query.dense or {}, exact=True
+        )
         if dense_only.dense:
             assert _answers(edge, dense_only) == _answers(server, dense_only)
         for store in stores:

@@ -43,9 +43,15 @@ async def upload_documents(request: Request, runtime: RuntimeDep, tenant: Tenant
         raise
     out = []
     for upload in received:
-        created = await run_in_threadpool(register_upload, runtime.db, runtime.blobs, upload.blob, upload.name, tenant)
+        created = await run_in_threadpool(
+            register_upload, runtime.db, runtime.blobs, upload.blob, upload.name, tenant
+        )
         doc = created.document
-        out.append(UploadedDocument(id=doc.id, name=doc.name, status=DocStatus(doc.status), duplicate=created.duplicate))
+        out.append(
+            UploadedDocument(
+                id=doc.id, name=doc.name, status=DocStatus(doc.status), duplicate=created.duplicate
+            )
+        )
     return UploadResponse(documents=out)
 
 
@@ -90,12 +96,17 @@ def get_document_file(doc_id: str, runtime: RuntimeDep, tenant: TenantDep) -> Fi
     if not path.is_file():
         raise NotFound(f"the file of document {doc_id!r} is missing")
     return FileResponse(
-        path, media_type=row.mime or "application/octet-stream", filename=row.name, content_disposition_type="inline"
+        path,
+        media_type=row.mime or "application/octet-stream",
+        filename=row.name,
+        content_disposition_type="inline",
     )
 
 
 @router.get("/{doc_id}/events", responses=ERRORS, response_class=StreamingResponse)
-async def stream_document_events(doc_id: str, request: Request, runtime: RuntimeDep, tenant: TenantDep) -> StreamingResponse:
+async def stream_document_events(
+    doc_id: str, request: Request, runtime: RuntimeDep, tenant: TenantDep
+) -> StreamingResponse:
     """Server-sent events: ``progress`` while the document advances, then ``ready`` or ``failed``."""
     first = await run_in_threadpool(_document_out, runtime, tenant, doc_id)
     return StreamingResponse(

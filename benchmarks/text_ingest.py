@@ -1,0 +1,237 @@
+"""Text ingest and search benchmark: the whole service against its bare parts, in one run.
+
+Prints:
+- chunks/s through the pipeline (upload → ready, over HTTP) vs the bare text encoder on the
+  same chunks (target ratio ≥ 0.8);
+- search latency p50/p95 through the API vs the bare store query for the same vector, and
+  vs encode + store query in-process, at 1k and 100k stored points (target: the API adds
+  ≤ 5 ms at p50).
+
+Run: ``make bench`` (or ``python -m benchmarks.text_ingest --help``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("UNSTRUCTURED_DISABLE_NOTICE", "1")
+
+import httpx
+import uvicorn
+
+from omnidex.api.app import create_app
+from omnidex.config import Settings
+from omnidex.runtime import Runtime
+from omnidex.store import HybridQuery, QueryFilter
+from omnidex.types import Point, point_id
+
+WORDS = (
+    "river harbour lantern keeper meadow stone ember violet copper signal orchard glacier canyon "
+    "falcon beacon quarry willow thistle marble compass saddle lattice tundra reef ledger parchment "
+    "kettle sparrow furnace bramble pylon estuary harvest mosaic cobalt juniper gravel anvil prism"
+).split()
+
+
+def sentence(rng: random.Random) -> str:
+    words = rng.choices(WORDS, k=rng.randint(8, 16))
+    return " ".join(words).capitalize() + "."
+
+
+def make_corpus(folder: Path, files: int, paragraphs: int, rng: random.Random) -> None:
+    for n in range(files):
+        body = "\n\n".join(
+            " ".join(sentence(rng) for _ in range(rng.randint(6, 10))) for _ in range(paragraphs)
+        )
+        (folder / f"doc-{n:03d}.txt").write_text(body)
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def timed(fn: Callable[[], object], repeat: int) -> list[float]:
+    fn()  # warm-up
+    out = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+class LiveServer:
+    def __init__(self, runtime: Runtime, workers: int) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        config = uvicorn.Config(
+            create_app(runtime=runtime, workers=workers), port=self.port, log_level="warning"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        while not self.server.started:
+            time.sleep(0.05)
+        return f"http://127.0.0.1:{self.port}"
+
+    def __exit__(self, *_: object) -> None:
+        self.server.should_exit = True
+        self.thread.join()
+
+
+def bench_ingest(runtime: Runtime, corpus: Path, url: str) -> None:
+    texts: list[str] = []
+    started = time.perf_counter()
+    with httpx.Client(base_url=url, timeout=600) as client:
+        files = [("files", (p.name, p.read_bytes())) for p in sorted(corpus.iterdir())]
+        ids = [d["id"] for d in client.post("/v1/documents", files=files).json()["documents"]]
+        while True:
+            docs = [client.get(f"/v1/documents/{doc_id}").json() for doc_id in ids]
+            if all(d["status"] in ("ready", "failed") for d in docs):
+                break
+            time.sleep(0.1)
+    pipeline_seconds = time.perf_counter() - started
+    failed = [d["name"] for d in docs if d["status"] != "ready"]
+    chunks = sum(d["item_count"] for d in docs)
+    with runtime.db.session() as session:
+        from sqlalchemy import select
+
+        from omnidex.db.models import ItemRow
+
+        texts = list(session.scalars(select(ItemRow.text)))
+    started = time.perf_counter()
+    for start in range(0, len(texts), runtime.settings.text_batch_size):
+        runtime.text_encoder.encode(texts[start : start + runtime.settings.text_batch_size])
+    encoder_seconds = time.perf_counter() - started
+    pipeline_rate, encoder_rate = chunks / pipeline_seconds, len(texts) / encoder_seconds
+    print(f"\n== ingest: {len(ids)} files, {chunks} chunks{' FAILED: ' + str(failed) if failed else ''}")
+    print(f"pipeline (upload → ready)  {pipeline_rate:8.1f} chunks/s   ({pipeline_seconds:.1f} s)")
+    print(f"bare text encoder          {encoder_rate:8.1f} chunks/s   ({encoder_seconds:.1f} s)")
+    print(f"ratio pipeline / encoder   {pipeline_rate / encoder_rate:8.2f}   (target ≥ 0.8)")
+
+
+def bench_search(runtime: Runtime, url: str, label: str, repeat: int, rng: random.Random) -> None:
+    queries = [" ".join(rng.choices(WORDS, k=4)) for _ in range(repeat + 1)]
+    retriever, tenant = runtime.retriever, runtime.settings.tenant
+    vectors = {
+        q: (runtime.text_encoder.encode([q])[0], runtime.sparse_encoder.encode_query(q)) for q in queries
+    }
+    cycle = iter(queries * 3)
+
+    def bare_store() -> None:
+        dense, sparse = vectors[next(cycle)]
+        runtime.store.query(
+            HybridQuery(
+                filter=QueryFilter(tenant),
+                limit=10,
+                prefetch_limit=40,
+                dense={"text": dense},
+                sparse={"sparse": sparse},
+            )
+        )
+
+    def in_process() -> None:
+        retriever.search(tenant, next(cycle), top_k=10)
+
+    with httpx.Client(base_url=url, timeout=60) as client:
+
+        def through_api() -> None:
+            response = client.post("/v1/search", json={"query": next(cycle), "top_k": 10})
+            response.raise_for_status()
+
+        rows = [
+            ("bare store query", timed(bare_store, repeat)),
+            ("encode + store (in-process)", timed(in_process, repeat)),
+            ("API over HTTP", timed(through_api, repeat)),
+        ]
+    print(f"\n== search at {label} points ({runtime.store.count()} stored), {repeat} queries")
+    for name, samples in rows:
+        print(
+            f"{name:30s} p50 {statistics.median(samples):7.2f} ms   p95 {percentile(samples, 0.95):7.2f} ms"
+        )
+    api, inproc, bare = (statistics.median(samples) for _, samples in reversed(rows))
+    print(f"API adds over encode + store  {api - inproc:+.2f} ms at p50 (target ≤ 5 ms)")
+    print(f"API adds over bare store      {api - bare:+.2f} ms at p50 (includes encoding the query)")
+
+
+def prefill(runtime: Runtime, total: int, rng: random.Random) -> None:
+    """Synthetic points up to ``total``, with real vectors of random sentences."""
+    batch = 512
+    have = runtime.store.count()
+    started = time.perf_counter()
+    while have < total:
+        texts = [sentence(rng) for _ in range(min(batch, total - have))]
+        dense = [[rng.gauss(0, 1) for _ in range(runtime.text_encoder.dim)] for _ in texts]
+        sparse = runtime.sparse_encoder.encode_documents(texts)
+        runtime.store.upsert(
+            [
+                Point(
+                    id=point_id("synthetic", f"p{have + i}"),
+                    vectors={"text": d},
+                    sparse={"sparse": s},
+                    payload={
+                        "tenant": runtime.settings.tenant,
+                        "doc_id": "synthetic",
+                        "modality": "text",
+                        "kind": "chunk",
+                        "text": t,
+                        "source": "synthetic",
+                    },
+                )
+                for i, (t, d, s) in enumerate(zip(texts, dense, sparse, strict=True))
+            ]
+        )
+        have += len(texts)
+    filled = time.perf_counter() - started
+    started = time.perf_counter()
+    runtime.store.optimize()
+    optimized = time.perf_counter() - started
+    print(f"\nprefilled to {have} points in {filled:.1f} s; optimize() took {optimized:.1f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--files", type=int, default=40)
+    parser.add_argument("--paragraphs", type=int, default=30)
+    parser.add_argument("--large", type=int, default=100_000, help="points for the second search run")
+    parser.add_argument("--queries", type=int, default=200)
+    args = parser.parse_args()
+    rng = random.Random(42)
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = Path(tmp) / "corpus"
+        corpus.mkdir()
+        make_corpus(corpus, args.files, args.paragraphs, rng)
+        settings = Settings(
+            data_dir=Path(tmp) / "data", workers=1, poll_seconds=0.05, optimize_after_points=10**9
+        )
+        runtime = Runtime(settings)
+        try:
+            with LiveServer(runtime, workers=1) as url:
+                bench_ingest(runtime, corpus, url)
+                runtime.store.optimize()
+                bench_search(runtime, url, "~1k", args.queries, rng)
+            prefill(runtime, args.large, rng)
+            with LiveServer(runtime, workers=0) as url:
+                bench_search(runtime, url, f"{args.large // 1000}k", args.queries, rng)
+        finally:
+            runtime.close()
+
+
+if __name__ == "__main__":
+    main()
