@@ -133,7 +133,14 @@ def release_job(db: Database, doc_id: str, worker_id: str) -> None:
         session.execute(
             update(DocumentRow)
             .where(*_owned(doc_id, worker_id))
-            .values(status=DocStatus.QUEUED, lease_owner=None, lease_expires=None, updated_at=utcnow())
+            # A clean hand-back is not a failed attempt.
+            .values(
+                status=DocStatus.QUEUED,
+                attempts=DocumentRow.attempts - 1,
+                lease_owner=None,
+                lease_expires=None,
+                updated_at=utcnow(),
+            )
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -126,3 +127,30 @@ def test_failed_duplicate_is_queued_again(runtime: Runtime, tmp_path: Path) -> N
     assert again.document.id == doc_id
     assert again.document.status == DocStatus.QUEUED
     assert again.document.error is None
+
+
+def test_stopping_worker_hands_its_document_back(
+    runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime.pipeline.batch_size = 2
+    doc_id = _queue_pdf(runtime, tmp_path)
+    stop = threading.Event()
+    worker = Worker(runtime.db, runtime.pipeline, lease_seconds=30, poll_seconds=0.01)
+    upsert = runtime.store.upsert
+
+    def upsert_then_stop(points):  # type: ignore[no-untyped-def]
+        upsert(points)
+        stop.set()  # as SIGTERM does in `omnidex worker`
+
+    monkeypatch.setattr(runtime.store, "upsert", upsert_then_stop)
+    worker.run(stop)
+    row = documents.get_document(runtime.db, "default", doc_id)
+    assert row.status == DocStatus.QUEUED
+    assert row.attempts == 0
+    assert row.lease_owner is None
+
+    monkeypatch.setattr(runtime.store, "upsert", upsert)
+    assert Worker(runtime.db, runtime.pipeline).run_once() == doc_id
+    row = documents.get_document(runtime.db, "default", doc_id)
+    assert row.status == DocStatus.READY
+    assert runtime.store.count("default") == row.item_count
