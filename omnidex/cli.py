@@ -9,7 +9,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -20,6 +20,10 @@ from omnidex.config import Settings, get_settings
 from omnidex.db import documents
 from omnidex.errors import OmnidexError
 from omnidex.types import DocStatus
+
+if TYPE_CHECKING:
+    from omnidex.db.models import DocumentRow
+    from omnidex.runtime import Runtime
 
 app = typer.Typer(
     help="omnidex: multimodal retrieval over Qdrant.", no_args_is_help=True, add_completion=False
@@ -36,7 +40,7 @@ def _setup_logging(settings: Settings) -> None:
     transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
 
-def _runtime(settings: Settings):  # type: ignore[no-untyped-def]
+def _runtime(settings: Settings) -> Runtime:
     from omnidex.runtime import Runtime
 
     try:
@@ -133,7 +137,7 @@ def ingest(paths: Annotated[list[Path], typer.Argument(help="Files or folders (r
         raise typer.Exit(1)
 
 
-def _index_with_progress(runtime, queued: dict[str, str]):  # type: ignore[no-untyped-def]
+def _index_with_progress(runtime: Runtime, queued: dict[str, str]) -> list[DocumentRow]:
     stop = threading.Event()
     thread = threading.Thread(target=runtime.make_worker().run, args=(stop,), daemon=True)
     thread.start()
@@ -166,7 +170,7 @@ def _index_with_progress(runtime, queued: dict[str, str]):  # type: ignore[no-un
     return rows
 
 
-def _print_summary(rows, queued: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+def _print_summary(rows: list[DocumentRow], queued: dict[str, str]) -> None:
     table = Table("file", "status", "items", "reason")
     for row in rows:
         colour = "green" if row.status == DocStatus.READY else "red"
