@@ -2,7 +2,7 @@
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
-APT_PACKAGES := libmagic1
+APT_PACKAGES := libmagic1 tesseract-ocr
 OFFLINE := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 UNSTRUCTURED_DISABLE_NOTICE=1
 
 .PHONY: serve test install install-test system-deps lint typecheck pytest bench clean

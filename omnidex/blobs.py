@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,8 @@ class BlobStore(Protocol):
     def open(self, sha256: str) -> BinaryIO: ...
     def exists(self, sha256: str) -> bool: ...
     def delete(self, sha256: str) -> None: ...
+    def derived_dir(self, doc_id: str) -> Path: ...
+    def delete_derived(self, doc_id: str) -> None: ...
 
 
 class LocalBlobWriter:
@@ -101,6 +104,15 @@ class LocalBlobStore:
 
     def delete(self, sha256: str) -> None:
         self.path(sha256).unlink(missing_ok=True)
+
+    def derived_dir(self, doc_id: str) -> Path:
+        """Where files made from a document live: thumbnails, keyframes, extracted pictures."""
+        if not doc_id or not doc_id.isalnum():
+            raise NotFound(f"no document {doc_id!r}")
+        return self.root / "derived" / doc_id
+
+    def delete_derived(self, doc_id: str) -> None:
+        shutil.rmtree(self.derived_dir(doc_id), ignore_errors=True)
 
     def put_file(self, source: Path, max_bytes: int | None = None, chunk_size: int = 1 << 20) -> Blob:
         """Copy a local file in, streaming."""

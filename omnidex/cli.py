@@ -182,11 +182,14 @@ def _print_summary(rows: list[DocumentRow], queued: dict[str, str]) -> None:
 
 @app.command()
 def search(
-    query: Annotated[str, typer.Argument(help="What to look for.")],
+    query: Annotated[str | None, typer.Argument(help="What to look for.")] = None,
+    image: Annotated[
+        Path | None, typer.Option("--image", exists=True, dir_okay=False, help="Search with a picture.")
+    ] = None,
     top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, max=100)] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print the hits as JSON.")] = False,
 ) -> None:
-    """Search the index in this process."""
+    """Search the index in this process, by words, by a picture (--image), or both."""
     from omnidex.api.schemas import HitOut
 
     settings = get_settings()
@@ -194,7 +197,9 @@ def search(
     logging.getLogger().setLevel(logging.WARNING)
     runtime = _runtime(settings)
     try:
-        result = runtime.retriever.search(settings.tenant, query, top_k=top_k)
+        result = runtime.retriever.search(
+            settings.tenant, query, image=image.read_bytes() if image else None, top_k=top_k
+        )
     except OmnidexError as exc:
         err_console.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(2) from exc
@@ -215,7 +220,13 @@ def search(
     if not result.hits:
         console.print("no hits")
     for rank, hit in enumerate(result.hits, 1):
-        where = f"p. {hit.page}" if hit.page else hit.kind
+        where = (
+            f"p. {hit.page}"
+            if hit.page
+            else f"{hit.kind} at {hit.t:.1f} s"
+            if hit.t is not None
+            else hit.kind
+        )
         snippet = " ".join(hit.text.split())[:240]
         console.print(
             f"[bold]{rank}.[/bold] {hit.source} ({where}) [dim]score {hit.score:.4f}[/dim]\n   {snippet}"

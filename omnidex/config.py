@@ -42,6 +42,20 @@ class Settings(BaseSettings):
         False, description="Let models be fetched from the Hugging Face hub when not found locally."
     )
     device: str = Field("cpu", description="Torch device for the encoders.")
+    visual_search: bool = Field(True, description="Index and search pictures by look with CLIP.")
+    clip_model: str = Field("ViT-B-32", description="open_clip model name.")
+    clip_pretrained: str = Field(
+        "laion2b_s34b_b79k", description="open_clip pretrained tag, or a local checkpoint file."
+    )
+    clip_config: Path | None = Field(None, description="A JSON model config to register with open_clip.")
+    ocr: bool = Field(True, description="Read printed text in pictures and keyframes with Tesseract.")
+    ocr_timeout_seconds: float = Field(30.0, gt=0, description="Give up on OCR of one picture after this.")
+    max_image_pixels: int = Field(
+        100_000_000, ge=1, description="Larger images are refused (decompression-bomb guard)."
+    )
+    max_pictures_per_document: int = Field(500, ge=0, description="Pictures taken from one PDF/DOCX/PPTX.")
+    keyframes_per_minute: float = Field(12.0, gt=0, description="Most scene keyframes kept per video minute.")
+    clip_seconds: float = Field(6.0, gt=0, description="Length of a video clip around a keyframe (?clip=1).")
     bm25_language: str = Field("english", description="Stopwords and stemmer of the BM25 sparse encoder.")
 
     chunk_max_chars: int = Field(1200, ge=100, description="Upper bound on a text chunk, in characters.")

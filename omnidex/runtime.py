@@ -17,12 +17,22 @@ from typing import IO
 from omnidex.blobs import LocalBlobStore
 from omnidex.config import Settings
 from omnidex.db.engine import Database
-from omnidex.encoders import SparseEncoder, TextEncoder, make_sparse_encoder, make_text_encoder
+from omnidex.encoders import (
+    ClipUnavailable,
+    ImageEncoder,
+    SparseEncoder,
+    TextEncoder,
+    make_image_encoder,
+    make_sparse_encoder,
+    make_text_encoder,
+)
 from omnidex.errors import DataDirLocked
+from omnidex.ingest.ocr import ocr_status
 from omnidex.ingest.pipeline import Pipeline
 from omnidex.ingest.worker import Worker
 from omnidex.retrieval import Retriever
 from omnidex.store import Schema, VectorStore, make_store
+from omnidex.store.base import DEFAULT_IMAGE_DIM
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +103,7 @@ class Runtime:
         *,
         text_encoder: TextEncoder | None = None,
         sparse_encoder: SparseEncoder | None = None,
+        image_encoder: ImageEncoder | ClipUnavailable | None = None,
     ) -> None:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -103,7 +114,19 @@ class Runtime:
             self.blobs = LocalBlobStore(settings.blobs_dir)
             self.text_encoder = text_encoder or make_text_encoder(settings)
             self.sparse_encoder = sparse_encoder or make_sparse_encoder(settings)
-            self.store = make_store(settings, Schema(text_dim=self.text_encoder.dim))
+            clip = image_encoder or make_image_encoder(settings)
+            self.image_encoder = None if isinstance(clip, ClipUnavailable) else clip
+            self.visual_search_off = clip.reason if isinstance(clip, ClipUnavailable) else None
+            if self.visual_search_off:
+                log.warning(
+                    "visual search is off: %s; pictures are indexed by their OCR text only",
+                    self.visual_search_off,
+                )
+            self.ocr_off = "turned off (OMNIDEX_OCR=false)" if not settings.ocr else ocr_status()
+            if self.ocr_off:
+                log.warning("OCR is off: %s", self.ocr_off)
+            image_dim = self.image_encoder.dim if self.image_encoder else DEFAULT_IMAGE_DIM
+            self.store = make_store(settings, Schema(text_dim=self.text_encoder.dim, image_dim=image_dim))
         except BaseException:
             self._release_lock()
             raise
@@ -112,12 +135,25 @@ class Runtime:
             store=self.store,
             text_encoder=self.text_encoder,
             sparse_encoder=self.sparse_encoder,
+            image_encoder=self.image_encoder,
             chunk_max_chars=settings.chunk_max_chars,
             chunk_overlap_chars=settings.chunk_overlap_chars,
             batch_size=settings.text_batch_size,
             max_text_file_bytes=settings.max_text_file_bytes,
+            max_image_pixels=settings.max_image_pixels,
+            ocr=self.ocr_off is None,
+            ocr_timeout=settings.ocr_timeout_seconds,
+            keyframes_per_minute=settings.keyframes_per_minute,
+            max_pictures=settings.max_pictures_per_document,
         )
-        self.retriever = Retriever(self.store, self.text_encoder, self.sparse_encoder)
+        self.retriever = Retriever(
+            self.store,
+            self.text_encoder,
+            self.sparse_encoder,
+            self.image_encoder,
+            max_image_pixels=settings.max_image_pixels,
+            ocr=self.ocr_off is None,
+        )
         self.optimizer = BackgroundOptimizer(self.store, settings.optimize_after_points)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []

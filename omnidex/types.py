@@ -45,7 +45,10 @@ class Item:
     page: int | None = None
     start: float | None = None
     end: float | None = None
+    t: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # A PIL image to encode (downscaled); dropped once the item is encoded.
+    image: Any = None
 
 
 def point_id(doc_id: str, item_key: str) -> str:
@@ -88,5 +91,7 @@ class Hit:
     page: int | None
     start: float | None
     end: float | None
+    t: float | None
     text: str
     media_url: str | None
+    thumbnail_url: str | None = None

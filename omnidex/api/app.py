@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 import omnidex
 from omnidex.api.errors import install_error_handlers
-from omnidex.api.routes import documents, health, search
+from omnidex.api.routes import documents, health, info, media, search
 from omnidex.config import Settings, get_settings
 from omnidex.runtime import Runtime
 
@@ -55,6 +55,8 @@ def create_app(
     app.include_router(health.router)
     app.include_router(documents.router)
     app.include_router(search.router)
+    app.include_router(media.router)
+    app.include_router(info.router)
     return app
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, model_validator
 
 from omnidex.db.models import DocumentRow
 from omnidex.retrieval.retriever import MAX_TOP_K
@@ -71,19 +71,19 @@ class DocumentList(BaseModel):
 
 
 class SearchRequest(BaseModel):
-    query: str = Field(min_length=1, max_length=4096, description="What to look for, in words.")
+    query: str | None = Field(None, max_length=4096, description="What to look for, in words.")
+    image: str | None = Field(None, description="A picture to look for, base64-encoded (JSON requests).")
     top_k: int = Field(10, ge=1, le=MAX_TOP_K)
     modalities: list[Modality] = Field(
         default_factory=list, description="Only these modalities; all if empty."
     )
     doc_ids: list[str] = Field(default_factory=list, description="Only these documents; all if empty.")
 
-    @field_validator("query")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("the query is blank")
-        return value
+    @model_validator(mode="after")
+    def _something_to_find(self) -> SearchRequest:
+        if not (self.query or "").strip() and not self.image:
+            raise ValueError("give a query: words (query), a picture (image), or both")
+        return self
 
 
 class HitOut(BaseModel):
@@ -96,8 +96,10 @@ class HitOut(BaseModel):
     page: int | None
     start: float | None
     end: float | None
+    t: float | None = Field(None, description="A video keyframe's moment, in seconds.")
     text: str
     media_url: str | None
+    thumbnail_url: str | None = None
 
     @classmethod
     def from_hit(cls, hit: Hit) -> HitOut:
@@ -107,6 +109,24 @@ class HitOut(BaseModel):
 class SearchResponse(BaseModel):
     hits: list[HitOut]
     timings_ms: dict[str, float]
+    image_text: str | None = Field(None, description="The text OCR read in the query image, if any.")
+
+
+class Feature(BaseModel):
+    enabled: bool
+    model: str | None = None
+    dim: int | None = None
+    reason: str | None = Field(None, description="Why it is off.")
+
+
+class InfoResponse(BaseModel):
+    version: str
+    vector_store: str
+    text: Feature
+    sparse: Feature
+    visual_search: Feature
+    ocr: Feature
+    max_upload_bytes: int
 
 
 class HealthResponse(BaseModel):

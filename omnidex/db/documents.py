@@ -126,6 +126,16 @@ def count_items_by_modality(db: Database, doc_ids: Sequence[str]) -> dict[str, d
         return counts
 
 
+def get_item(db: Database, tenant: str, item_id: str) -> tuple[ItemRow, DocumentRow]:
+    """An item and its document; another tenant's item is as unknown as a made-up one."""
+    with db.session() as session:
+        item = session.get(ItemRow, item_id)
+        doc = session.get(DocumentRow, item.doc_id) if item is not None else None
+        if item is None or doc is None or doc.tenant != tenant:
+            raise NotFound(f"no item {item_id!r}")
+        return item, doc
+
+
 def delete_document(db: Database, tenant: str, doc_id: str) -> DocumentRow:
     """Remove the row and its items; returns the row so the caller can clean vectors and blobs."""
     with db.session() as session:

@@ -58,6 +58,7 @@ class ItemRow(Base):
     page: Mapped[int | None] = mapped_column(Integer)
     start: Mapped[float | None] = mapped_column(Float)
     end: Mapped[float | None] = mapped_column(Float)
+    t: Mapped[float | None] = mapped_column(Float)
     text: Mapped[str] = mapped_column(Text, default="")
 
     document: Mapped[DocumentRow] = relationship(back_populates="items")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from omnidex.config import Settings
-from omnidex.encoders.base import SparseEncoder, TextEncoder
+from omnidex.encoders.base import ImageEncoder, SparseEncoder, TextEncoder
+from omnidex.encoders.clip import ClipUnavailable
 
 
 def make_text_encoder(settings: Settings) -> TextEncoder:
@@ -23,4 +24,27 @@ def make_sparse_encoder(settings: Settings) -> SparseEncoder:
     return Bm25Encoder(language=settings.bm25_language)
 
 
-__all__ = ["SparseEncoder", "TextEncoder", "make_sparse_encoder", "make_text_encoder"]
+def make_image_encoder(settings: Settings) -> ImageEncoder | ClipUnavailable:
+    """The CLIP encoder, or why visual search is off (never an error: the service runs without it)."""
+    if not settings.visual_search:
+        return ClipUnavailable("visual search is turned off (OMNIDEX_VISUAL_SEARCH=false)")
+    from omnidex.encoders.clip import load_clip
+
+    return load_clip(
+        settings.clip_model,
+        settings.clip_pretrained,
+        config_file=settings.clip_config,
+        allow_downloads=settings.allow_downloads,
+        device=settings.device,
+    )
+
+
+__all__ = [
+    "ClipUnavailable",
+    "ImageEncoder",
+    "SparseEncoder",
+    "TextEncoder",
+    "make_image_encoder",
+    "make_sparse_encoder",
+    "make_text_encoder",
+]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from PIL import Image
+
 from omnidex.types import SparseVector
 
 
@@ -16,6 +18,17 @@ class TextEncoder(Protocol):
     dim: int
 
     def encode(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+class ImageEncoder(Protocol):
+    """CLIP-style joint embeddings: images, and texts into the same space, for the ``image`` vector."""
+
+    name: str
+    version: str
+    dim: int
+
+    def encode_images(self, images: Sequence[Image.Image]) -> list[list[float]]: ...
+    def encode_texts(self, texts: Sequence[str]) -> list[list[float]]: ...
 
 
 class SparseEncoder(Protocol):

@@ -40,7 +40,7 @@ def _prepare_unstructured() -> None:
 
 
 def partition_document(path: Path, mime: str, *, max_chars: int, overlap: int) -> list[Item]:
-    """Text chunks of the document at ``path``; raises CorruptFile or IngestError."""
+    """Text chunks of the document at ``path`` (maybe none); raises CorruptFile or IngestError."""
     _prepare_unstructured()
     if mime == "application/pdf":
         check_pdf(path)
@@ -66,10 +66,7 @@ def partition_document(path: Path, mime: str, *, max_chars: int, overlap: int) -
         raise CorruptFile(f"this {describe(mime)} is too complex to read ({type(exc).__name__})") from exc
     except Exception as exc:
         raise CorruptFile(f"could not read this {describe(mime)}: {_reason(exc)}") from exc
-    items = [_chunk_item(index, chunk) for index, chunk in enumerate(c for c in chunks if c.text.strip())]
-    if not items:
-        raise IngestError(f"no text found in this {describe(mime)}")
-    return items
+    return [_chunk_item(index, chunk) for index, chunk in enumerate(c for c in chunks if c.text.strip())]
 
 
 def _split_by_page(elements: list[Any]) -> list[list[Any]]:

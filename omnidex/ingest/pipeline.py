@@ -1,4 +1,8 @@
-"""One document, from its stored bytes to points in Qdrant and rows in the database."""
+"""One document, from its stored bytes to points in Qdrant and rows in the database.
+
+Items are streamed from the partitioner and encoded in batches, so a long
+video or a large PDF never has all its pictures in memory at once.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +14,22 @@ from typing import Any
 
 from omnidex.blobs import BlobStore
 from omnidex.db.models import DocumentRow, ItemRow
-from omnidex.encoders import SparseEncoder, TextEncoder
+from omnidex.encoders import ImageEncoder, SparseEncoder, TextEncoder
 from omnidex.errors import IngestError
+from omnidex.ingest import images
 from omnidex.ingest.documents import partition_document
+from omnidex.ingest.embedded import embedded_pictures
+from omnidex.ingest.ocr import ocr_image
 from omnidex.ingest.sniff import Sniffed, describe, sniff
+from omnidex.ingest.video import extract_keyframes, probe_video
 from omnidex.store import VectorStore
-from omnidex.store.base import SPARSE_VECTOR, TEXT_VECTOR
-from omnidex.types import Item, Modality, Point, point_id
+from omnidex.store.base import IMAGE_VECTOR, SPARSE_VECTOR, TEXT_VECTOR
+from omnidex.types import Item, ItemKind, Modality, Point, SparseVector, point_id
 
 # (fraction done, stage name) -> None; raises to abandon the document.
 ProgressFn = Callable[[float, str], None]
-PARTITIONED_AT = 0.1
+READ_SHARE = 0.05
+KEYFRAME_SIDE = 1280
 
 
 @dataclass(slots=True)
@@ -31,62 +40,173 @@ class Pipeline:
     store: VectorStore
     text_encoder: TextEncoder
     sparse_encoder: SparseEncoder
+    image_encoder: ImageEncoder | None = None
     chunk_max_chars: int = 1200
     chunk_overlap_chars: int = 150
     batch_size: int = 64
     max_text_file_bytes: int = 64 * 1024**2
+    max_image_pixels: int = 100_000_000
+    ocr: bool = True
+    ocr_timeout: float = 30.0
+    keyframes_per_minute: float = 12.0
+    max_pictures: int = 500
 
     def index(self, doc: DocumentRow, report: ProgressFn) -> tuple[Sniffed, list[ItemRow]]:
         """Index ``doc``; returns what it really is and its item rows. Raises IngestError."""
         path = self.blobs.path(doc.sha256)
         if not path.is_file():
             raise IngestError("the uploaded file is missing from the blob store; upload it again")
-        report(0.0, "sniffing")
+        report(0.0, "reading")
         sniffed = sniff(path, doc.name)
-        report(0.02, "partitioning")
-        items = self.partition(path, sniffed)
-        report(PARTITIONED_AT, "encoding")
         # A previous attempt may have left points; ids are deterministic, but
         # clearing first also drops items a new parser version no longer makes.
         self.store.delete_document(doc.tenant, doc.id)
-        done = 0
-        for batch in _batches(items, self.batch_size):
-            self.store.upsert(self.encode(doc, sniffed, batch))
-            done += len(batch)
-            report(PARTITIONED_AT + (1 - PARTITIONED_AT) * done / len(items), "encoding")
-        return sniffed, [_item_row(doc.id, item) for item in items]
+        self.blobs.delete_derived(doc.id)
+        rows: list[ItemRow] = []
+        batch: list[Item] = []
+        for item, fraction in self.items(doc, path, sniffed):
+            batch.append(item)
+            if len(batch) >= self.batch_size:
+                rows += self._store_batch(doc, sniffed, batch)
+                batch = []
+                report(READ_SHARE + (1 - READ_SHARE) * fraction, "indexing")
+        rows += self._store_batch(doc, sniffed, batch)
+        if not rows:
+            raise IngestError(f"nothing to index: no text or pictures found in this {describe(sniffed.mime)}")
+        return sniffed, rows
 
-    def partition(self, path: Path, sniffed: Sniffed) -> list[Item]:
+    def items(self, doc: DocumentRow, path: Path, sniffed: Sniffed) -> Iterator[tuple[Item, float]]:
+        """The document's items with the fraction of it read so far."""
         size = path.stat().st_size
         if sniffed.mime.startswith("text/") and size > self.max_text_file_bytes:
             raise IngestError(
                 f"this {describe(sniffed.mime)} file is {size / 2**20:,.0f} MiB of text; "
                 f"the limit is {self.max_text_file_bytes / 2**20:,.0f} MiB (OMNIDEX_MAX_TEXT_FILE_BYTES)"
             )
-        if sniffed.modality is Modality.TEXT:
-            return partition_document(
-                path, sniffed.mime, max_chars=self.chunk_max_chars, overlap=self.chunk_overlap_chars
+        if sniffed.modality is Modality.IMAGE:
+            loaded = images.load_image(path, self.max_image_pixels)
+            yield self._picture(doc, "image", loaded, ItemKind.IMAGE, page=None, keep_copy=False), 1.0
+        elif sniffed.modality is Modality.VIDEO:
+            yield from self._keyframes(doc, path)
+        else:
+            yield from self._document(doc, path, sniffed)
+
+    def _document(self, doc: DocumentRow, path: Path, sniffed: Sniffed) -> Iterator[tuple[Item, float]]:
+        chunks = partition_document(
+            path, sniffed.mime, max_chars=self.chunk_max_chars, overlap=self.chunk_overlap_chars
+        )
+        for index, chunk in enumerate(chunks):
+            yield chunk, 0.8 * (index + 1) / len(chunks)
+        for index, picture in enumerate(embedded_pictures(path, sniffed.mime)):
+            if index >= self.max_pictures:
+                break
+            try:
+                loaded = (
+                    images.load_image(picture.data, self.max_image_pixels)
+                    if picture.data is not None
+                    else images.LoadedImage(images.to_rgb(picture.image), *picture.image.size)  # type: ignore[union-attr,arg-type]
+                )
+            except IngestError:
+                continue  # one unreadable picture does not fail its document
+            if min(loaded.width, loaded.height) < images.MIN_EMBEDDED_SIDE:
+                continue
+            yield self._picture(doc, f"picture-{index:05d}", loaded, ItemKind.IMAGE, picture.page, True), 0.9
+
+    def _keyframes(self, doc: DocumentRow, path: Path) -> Iterator[tuple[Item, float]]:
+        info = probe_video(path)
+        frames = extract_keyframes(path, max_per_minute=self.keyframes_per_minute)
+        for index, frame in enumerate(frames):
+            loaded = images.LoadedImage(frame.image, frame.image.width, frame.image.height)
+            item = self._picture(doc, f"keyframe-{index:05d}", loaded, ItemKind.KEYFRAME, None, True)
+            item.modality = Modality.VIDEO
+            item.t, item.start, item.end = (
+                round(frame.t, 3),
+                round(frame.scene_start, 3),
+                round(frame.scene_end, 3),
             )
-        raise IngestError(f"{sniffed.modality} files cannot be indexed yet")
+            yield item, (frame.t / info.duration if info.duration else 0.5)
+
+    def _picture(
+        self,
+        doc: DocumentRow,
+        key: str,
+        loaded: images.LoadedImage,
+        kind: ItemKind,
+        page: int | None,
+        keep_copy: bool,
+    ) -> Item:
+        """An image item: thumbnail (and, for pictures not stored as files, a copy) saved, OCR read."""
+        folder = self.blobs.derived_dir(doc.id)
+        images.save_jpeg(loaded.image, folder / f"{key}.thumb.jpg", images.THUMB_SIDE)
+        if keep_copy:
+            images.save_jpeg(loaded.image, folder / f"{key}.jpg", KEYFRAME_SIDE, quality=90)
+        text = ocr_image(loaded.image, timeout=self.ocr_timeout) if self.ocr else ""
+        return Item(
+            key=key,
+            modality=Modality.IMAGE,
+            kind=kind,
+            text=text,
+            page=page,
+            extra={"width": loaded.width, "height": loaded.height, "ocr_text": text},
+            image=images.shrunk(loaded.image, images.ENCODE_SIDE),
+        )
+
+    def _store_batch(self, doc: DocumentRow, sniffed: Sniffed, items: Sequence[Item]) -> list[ItemRow]:
+        if not items:
+            return []
+        points = [p for p in self.encode(doc, sniffed, items) if p.vectors or p.sparse]
+        self.store.upsert(points)
+        rows = [_item_row(doc.id, item) for item in items]
+        for item in items:
+            item.image = None
+        return rows
 
     def encode(self, doc: DocumentRow, sniffed: Sniffed, items: Sequence[Item]) -> list[Point]:
-        texts = [item.text for item in items]
-        dense = self.text_encoder.encode(texts)
-        sparse = self.sparse_encoder.encode_documents(texts)
-        encoders = {
+        """One point per item, with the vectors that apply to it."""
+        with_text = [item for item in items if item.text.strip()]
+        texts = [item.text for item in with_text]
+        dense = dict(zip(map(id, with_text), self.text_encoder.encode(texts), strict=True))
+        sparse = dict(zip(map(id, with_text), self.sparse_encoder.encode_documents(texts), strict=True))
+        pictures = [item for item in items if item.image is not None] if self.image_encoder else []
+        visual = (
+            dict(
+                zip(
+                    map(id, pictures),
+                    self.image_encoder.encode_images([i.image for i in pictures]),
+                    strict=True,
+                )
+            )
+            if self.image_encoder
+            else {}
+        )
+        encoders = self.encoder_versions()
+        created_at = datetime.now(UTC).isoformat()
+        points = []
+        for item in items:
+            vectors = {TEXT_VECTOR: dense[id(item)]} if id(item) in dense else {}
+            if id(item) in visual:
+                vectors[IMAGE_VECTOR] = visual[id(item)]
+            sparse_vectors: dict[str, SparseVector] = (
+                {SPARSE_VECTOR: sparse[id(item)]} if id(item) in sparse else {}
+            )
+            points.append(
+                Point(
+                    id=point_id(doc.id, item.key),
+                    vectors=vectors,
+                    sparse=sparse_vectors,
+                    payload=_payload(doc, sniffed, item, encoders, created_at),
+                )
+            )
+        return points
+
+    def encoder_versions(self) -> dict[str, str]:
+        versions = {
             TEXT_VECTOR: f"{self.text_encoder.name}@{self.text_encoder.version}",
             SPARSE_VECTOR: f"{self.sparse_encoder.name}@{self.sparse_encoder.version}",
         }
-        created_at = datetime.now(UTC).isoformat()
-        return [
-            Point(
-                id=point_id(doc.id, item.key),
-                vectors={TEXT_VECTOR: vector},
-                sparse={SPARSE_VECTOR: sparse_vector},
-                payload=_payload(doc, sniffed, item, encoders, created_at),
-            )
-            for item, vector, sparse_vector in zip(items, dense, sparse, strict=True)
-        ]
+        if self.image_encoder is not None:
+            versions[IMAGE_VECTOR] = f"{self.image_encoder.name}@{self.image_encoder.version}"
+        return versions
 
 
 def _payload(
@@ -103,6 +223,7 @@ def _payload(
         "page": item.page,
         "start": item.start,
         "end": item.end,
+        "t": item.t,
         "text": item.text,
         "created_at": created_at,
         "encoders": encoders,
@@ -120,10 +241,6 @@ def _item_row(doc_id: str, item: Item) -> ItemRow:
         page=item.page,
         start=item.start,
         end=item.end,
+        t=item.t,
         text=item.text,
     )
-
-
-def _batches(items: Sequence[Item], size: int) -> Iterator[Sequence[Item]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

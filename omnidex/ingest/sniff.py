@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 from omnidex.errors import EmptyFile, MissingExtra, UnsupportedType
+from omnidex.ingest.images import IMAGE_MIMES
+from omnidex.ingest.video import VIDEO_MIMES
 from omnidex.types import Modality
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -39,7 +41,10 @@ _TEXT_ALIASES = {
 }
 _ZIP_BY_SUFFIX = {".docx": DOCX, ".pptx": PPTX}
 _TEXT_BY_SUFFIX = {".md": "text/markdown", ".markdown": "text/markdown", ".csv": "text/csv"}
-SUPPORTED_SUMMARY = "PDF, DOCX, PPTX, HTML, Markdown, plain text, CSV, e-mail (.eml)"
+SUPPORTED_SUMMARY = (
+    "PDF, DOCX, PPTX, HTML, Markdown, plain text, CSV, e-mail (.eml); "
+    "PNG, JPEG, WebP, GIF, TIFF, BMP images; MP4, MKV, WebM, MOV, AVI videos"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +71,10 @@ def sniff(path: Path, name: str) -> Sniffed:
     mime = refine_mime(detect_mime(path), name)
     if mime in DOCUMENT_MIMES:
         return Sniffed(mime, Modality.TEXT)
+    if mime in IMAGE_MIMES:
+        return Sniffed(mime, Modality.IMAGE)
+    if mime in VIDEO_MIMES:
+        return Sniffed(mime, Modality.VIDEO)
     family = mime.split("/", 1)[0]
     if family in {"image", "audio", "video"}:
         raise UnsupportedType(
@@ -90,4 +99,5 @@ def refine_mime(mime: str, name: str) -> str:
 def describe(mime: str) -> str:
     if mime == "application/octet-stream":
         return "unrecognised binary data"
-    return DOCUMENT_MIMES.get(mime, mime.split("/", 1)[-1])
+    known = DOCUMENT_MIMES | IMAGE_MIMES | VIDEO_MIMES
+    return known.get(mime, mime.split("/", 1)[-1])

@@ -1,4 +1,9 @@
-"""Query → vectors per space → one hybrid Qdrant query (prefetch + RRF) → hits."""
+"""Query → vectors per space → one hybrid Qdrant query (prefetch + RRF) → hits.
+
+A text query goes to ``text`` (dense), ``sparse`` (BM25) and, through CLIP's
+text tower, ``image``. An image query goes to ``image`` and, through the text
+OCR finds in it, to ``text`` and ``sparse``.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from omnidex.encoders import SparseEncoder, TextEncoder
-from omnidex.errors import InvalidRequest
+from omnidex.encoders import ImageEncoder, SparseEncoder, TextEncoder
+from omnidex.errors import IngestError, InvalidRequest
+from omnidex.ingest.images import ENCODE_SIDE, load_image, shrunk
+from omnidex.ingest.ocr import ocr_image
 from omnidex.store import HybridQuery, QueryFilter, VectorStore
-from omnidex.store.base import SPARSE_VECTOR, TEXT_VECTOR
-from omnidex.types import Hit, ItemKind, Modality, ScoredPoint
+from omnidex.store.base import IMAGE_VECTOR, SPARSE_VECTOR, TEXT_VECTOR
+from omnidex.types import Hit, ItemKind, Modality, ScoredPoint, SparseVector
 
 MAX_TOP_K = 100
 
@@ -19,6 +26,7 @@ MAX_TOP_K = 100
 class SearchResult:
     hits: list[Hit]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    image_text: str | None = None  # what OCR read in an image query
 
 
 class Retriever:
@@ -29,65 +37,99 @@ class Retriever:
         store: VectorStore,
         text_encoder: TextEncoder,
         sparse_encoder: SparseEncoder,
+        image_encoder: ImageEncoder | None = None,
         *,
+        max_image_pixels: int = 100_000_000,
+        ocr: bool = True,
         prefetch_factor: int = 4,
         min_prefetch: int = 40,
     ) -> None:
         self.store = store
         self.text_encoder = text_encoder
         self.sparse_encoder = sparse_encoder
+        self.image_encoder = image_encoder
+        self.max_image_pixels = max_image_pixels
+        self.ocr = ocr
         self.prefetch_factor = prefetch_factor
         self.min_prefetch = min_prefetch
 
     def search(
         self,
         tenant: str,
-        query: str,
+        query: str | None = None,
         *,
+        image: bytes | None = None,
         top_k: int = 10,
         modalities: Sequence[str] = (),
         doc_ids: Sequence[str] = (),
     ) -> SearchResult:
-        """The ``top_k`` best items of ``tenant`` for a text query; raises InvalidRequest."""
-        query = query.strip()
-        if not query:
-            raise InvalidRequest("the query is empty")
+        """The ``top_k`` best items of ``tenant`` for a text and/or image query; raises InvalidRequest."""
+        query = (query or "").strip()
+        if not query and not image:
+            raise InvalidRequest("give a query: words, an image, or both")
         if not 1 <= top_k <= MAX_TOP_K:
             raise InvalidRequest(f"top_k must be between 1 and {MAX_TOP_K}")
         timings: dict[str, float] = {}
         started = time.perf_counter()
-        dense = self.text_encoder.encode([query])[0]
-        sparse = self.sparse_encoder.encode_query(query)
+        dense: dict[str, list[float]] = {}
+        sparse: dict[str, SparseVector] = {}
+        image_text = None
+        if image:
+            image_text = self._encode_image_query(image, dense)
+            timings["image"] = _ms_since(started)
+        words = " ".join(part for part in (query, image_text) if part)
+        if words:
+            dense[TEXT_VECTOR] = self.text_encoder.encode([words])[0]
+            sparse[SPARSE_VECTOR] = self.sparse_encoder.encode_query(words)
+            if query and self.image_encoder is not None and IMAGE_VECTOR not in dense:
+                dense[IMAGE_VECTOR] = self.image_encoder.encode_texts([query])[0]
+        if not dense and not sparse:
+            raise InvalidRequest("visual search is off and no text could be read in the image")
         timings["encode"] = _ms_since(started)
         request = HybridQuery(
             filter=QueryFilter(tenant=tenant, doc_ids=tuple(doc_ids), modalities=tuple(modalities)),
             limit=top_k,
             prefetch_limit=max(self.min_prefetch, top_k * self.prefetch_factor),
-            dense={TEXT_VECTOR: dense},
-            sparse={SPARSE_VECTOR: sparse},
+            dense=dense,
+            sparse=sparse,
         )
         started = time.perf_counter()
         points = self.store.query(request)
         timings["query"] = _ms_since(started)
-        return SearchResult([to_hit(p) for p in points], timings)
+        return SearchResult([to_hit(p) for p in points], timings, image_text)
+
+    def _encode_image_query(self, data: bytes, dense: dict[str, list[float]]) -> str:
+        try:
+            loaded = load_image(data, self.max_image_pixels)
+        except IngestError as exc:
+            raise InvalidRequest(f"the query image: {exc.message}") from exc
+        if self.image_encoder is not None:
+            dense[IMAGE_VECTOR] = self.image_encoder.encode_images([shrunk(loaded.image, ENCODE_SIDE)])[0]
+        return ocr_image(loaded.image) if self.ocr else ""
 
 
 def to_hit(point: ScoredPoint) -> Hit:
     payload = point.payload
     doc_id = str(payload.get("doc_id", ""))
     page = payload.get("page")
+    kind = ItemKind(payload.get("kind", ItemKind.CHUNK))
+    pictured = kind in (ItemKind.IMAGE, ItemKind.KEYFRAME)
     return Hit(
         id=point.id,
         score=point.score,
         modality=Modality(payload.get("modality", Modality.TEXT)),
-        kind=ItemKind(payload.get("kind", ItemKind.CHUNK)),
+        kind=kind,
         doc_id=doc_id,
         source=str(payload.get("source", "")),
         page=page,
         start=payload.get("start"),
         end=payload.get("end"),
+        t=payload.get("t"),
         text=str(payload.get("text", "")),
-        media_url=source_url(doc_id, str(payload.get("mime", "")), page),
+        media_url=f"/v1/media/{point.id}"
+        if pictured
+        else source_url(doc_id, str(payload.get("mime", "")), page),
+        thumbnail_url=f"/v1/media/{point.id}?thumb=1" if pictured else None,
     )
 
 

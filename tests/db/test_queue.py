@@ -59,7 +59,7 @@ def test_abandoned_document_is_finished_by_another_worker_without_duplicates(
         pass
 
     def die_midway(progress: float, stage: str) -> None:
-        if stage == "encoding" and progress > 0.4:
+        if stage == "indexing" and progress > 0.4:
             raise Died
 
     with pytest.raises(Died):

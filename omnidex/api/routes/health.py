@@ -38,6 +38,11 @@ def readyz(request: Request) -> JSONResponse:
         checks["vector_store"] = f"error: {exc}"
     checks["text_encoder"] = f"ok: {runtime.text_encoder.name} ({runtime.text_encoder.dim}-d)"
     checks["sparse_encoder"] = f"ok: {runtime.sparse_encoder.name}"
+    clip = runtime.image_encoder
+    checks["visual_search"] = (
+        f"ok: {clip.name} ({clip.dim}-d)" if clip else f"off: {runtime.visual_search_off}"
+    )
+    checks["ocr"] = "ok: tesseract" if runtime.ocr_off is None else f"off: {runtime.ocr_off}"
     checks["workers"] = f"{runtime.worker_count} in this process"
     ready = all(not value.startswith("error") for value in checks.values())
     body = HealthResponse(status="ready" if ready else "unavailable", checks=checks)

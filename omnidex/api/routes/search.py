@@ -1,31 +1,114 @@
-"""/v1/search: hybrid retrieval."""
+"""/v1/search: hybrid retrieval by words, by picture, or both."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import time
+from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from omnidex.api.deps import RuntimeDep, TenantDep
 from omnidex.api.schemas import ErrorResponse, HitOut, SearchRequest, SearchResponse
+from omnidex.errors import InvalidRequest, PayloadTooLarge
 
 router = APIRouter(prefix="/v1", tags=["search"])
+MAX_QUERY_IMAGE_BYTES = 32 * 1024**2
+_FORM_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "query": {"type": "string"},
+        "image": {"type": "string", "format": "binary"},
+        "top_k": {"type": "integer", "default": 10},
+        "modalities": {"type": "array", "items": {"type": "string"}},
+        "doc_ids": {"type": "array", "items": {"type": "string"}},
+    },
+}
 
 
 @router.post(
     "/search",
     response_model=SearchResponse,
-    responses={400: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
+    responses={code: {"model": ErrorResponse} for code in (400, 413, 422)},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/SearchRequest"}},
+                "multipart/form-data": {"schema": _FORM_SCHEMA},
+            },
+        }
+    },
 )
-def search(body: SearchRequest, runtime: RuntimeDep, tenant: TenantDep) -> SearchResponse:
-    """The best-matching passages for a text query: dense + BM25, fused by RRF in Qdrant."""
+async def search(request: Request, runtime: RuntimeDep, tenant: TenantDep) -> SearchResponse:
+    """The best-matching items for words (dense + BM25 + CLIP text), a picture (CLIP + its OCR text), or both.
+
+    Send JSON (`image` as base64) or a multipart form (`image` as a file); results are fused by RRF in Qdrant.
+    """
+    body, image = await _read_query(request)
     started = time.perf_counter()
-    result = runtime.retriever.search(
+    result = await run_in_threadpool(
+        runtime.retriever.search,
         tenant,
         body.query,
+        image=image,
         top_k=body.top_k,
         modalities=[str(m) for m in body.modalities],
         doc_ids=body.doc_ids,
     )
     timings = dict(result.timings_ms, total=round((time.perf_counter() - started) * 1000, 3))
-    return SearchResponse(hits=[HitOut.from_hit(hit) for hit in result.hits], timings_ms=timings)
+    return SearchResponse(
+        hits=[HitOut.from_hit(hit) for hit in result.hits], timings_ms=timings, image_text=result.image_text
+    )
+
+
+async def _read_query(request: Request) -> tuple[SearchRequest, bytes | None]:
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        async with request.form(max_files=1, max_fields=50) as form:
+            upload = form.get("image")
+            image = await _read_upload(upload) if isinstance(upload, UploadFile) else None
+            fields: dict[str, Any] = {
+                "query": form.get("query"),
+                "modalities": form.getlist("modalities"),
+                "doc_ids": form.getlist("doc_ids"),
+                "image": "<file>" if image else None,
+            }
+            if form.get("top_k"):
+                fields["top_k"] = form.get("top_k")
+        return _validate(fields), image
+    try:
+        payload = await request.json()
+    except ValueError as exc:
+        raise InvalidRequest("the body is not valid JSON") from exc
+    body = _validate(payload)
+    return body, _decode_image(body.image) if body.image else None
+
+
+def _validate(data: Any) -> SearchRequest:
+    try:
+        return SearchRequest.model_validate(data)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors()) from exc
+
+
+async def _read_upload(upload: UploadFile) -> bytes:
+    data = await upload.read(MAX_QUERY_IMAGE_BYTES + 1)
+    if len(data) > MAX_QUERY_IMAGE_BYTES:
+        raise PayloadTooLarge(f"the query image is larger than {MAX_QUERY_IMAGE_BYTES:,} bytes")
+    return data
+
+
+def _decode_image(encoded: str) -> bytes:
+    if encoded.startswith("data:") and "," in encoded:
+        encoded = encoded.split(",", 1)[1]  # a data URL
+    if len(encoded) > MAX_QUERY_IMAGE_BYTES * 4 // 3 + 4:
+        raise PayloadTooLarge(f"the query image is larger than {MAX_QUERY_IMAGE_BYTES:,} bytes")
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidRequest("image is not valid base64") from exc

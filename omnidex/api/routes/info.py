@@ -1,0 +1,31 @@
+"""/v1/info: what this deployment can do, and why a feature is off."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+import omnidex
+from omnidex.api.deps import RuntimeDep
+from omnidex.api.schemas import Feature, InfoResponse
+
+router = APIRouter(prefix="/v1", tags=["info"])
+
+
+@router.get("/info", response_model=InfoResponse)
+def get_info(runtime: RuntimeDep) -> InfoResponse:
+    """Models, vector sizes and enabled features."""
+    clip = runtime.image_encoder
+    return InfoResponse(
+        version=omnidex.__version__,
+        vector_store="qdrant-server" if runtime.settings.qdrant_url else "qdrant-edge",
+        text=Feature(enabled=True, model=runtime.text_encoder.name, dim=runtime.text_encoder.dim),
+        sparse=Feature(enabled=True, model=runtime.sparse_encoder.name),
+        visual_search=Feature(
+            enabled=clip is not None,
+            model=clip.name if clip else runtime.settings.clip_model,
+            dim=clip.dim if clip else None,
+            reason=runtime.visual_search_off,
+        ),
+        ocr=Feature(enabled=runtime.ocr_off is None, model="tesseract", reason=runtime.ocr_off),
+        max_upload_bytes=runtime.settings.max_upload_bytes,
+    )
