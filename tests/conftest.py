@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from omnidex.api.app import create_app
 from omnidex.config import Settings
+from omnidex.encoders.clip import OpenClipEncoder, load_clip
 from omnidex.encoders.sparse import Bm25Encoder
 from omnidex.encoders.text import SentenceTransformerEncoder
 from omnidex.runtime import Runtime
@@ -35,6 +36,41 @@ def sparse_encoder() -> Bm25Encoder:
     return Bm25Encoder()
 
 
+TINY_CLIP = {
+    "embed_dim": 64,
+    "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "head_width": 32, "patch_size": 8},
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2},
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_clip_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A random-weight open_clip model: its JSON config and a saved checkpoint."""
+    import json
+
+    import open_clip
+    import torch
+
+    folder = tmp_path_factory.mktemp("tiny-clip")
+    config = folder / "tiny-clip.json"
+    config.write_text(json.dumps(TINY_CLIP))
+    open_clip.add_model_config(config)
+    torch.manual_seed(0)
+    model = open_clip.create_model("tiny-clip", pretrained=None)
+    checkpoint = folder / "tiny-clip.pt"
+    torch.save(model.state_dict(), checkpoint)
+    return config, checkpoint
+
+
+@pytest.fixture(scope="session")
+def tiny_clip(tiny_clip_files: tuple[Path, Path]) -> OpenClipEncoder:
+    """The tiny model loaded through the real checkpoint path."""
+    config, checkpoint = tiny_clip_files
+    encoder = load_clip("tiny-clip", str(checkpoint), config_file=config)
+    assert isinstance(encoder, OpenClipEncoder), encoder
+    return encoder
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data", workers=0, poll_seconds=0.05, lease_seconds=30)
@@ -47,6 +83,24 @@ def runtime(
     rt = Runtime(settings, text_encoder=text_encoder, sparse_encoder=sparse_encoder)
     yield rt
     rt.close()
+
+
+@pytest.fixture
+def visual_runtime(
+    settings: Settings,
+    text_encoder: SentenceTransformerEncoder,
+    sparse_encoder: Bm25Encoder,
+    tiny_clip: OpenClipEncoder,
+) -> Iterator[Runtime]:
+    rt = Runtime(settings, text_encoder=text_encoder, sparse_encoder=sparse_encoder, image_encoder=tiny_clip)
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
+def visual_client(visual_runtime: Runtime) -> Iterator[TestClient]:
+    with TestClient(create_app(runtime=visual_runtime, workers=1)) as test_client:
+        yield test_client
 
 
 @pytest.fixture

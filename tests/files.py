@@ -74,3 +74,34 @@ def zip_bytes(files: dict[str, bytes]) -> bytes:
         for name, data in files.items():
             archive.writestr(name, data)
     return buffer.getvalue()
+
+
+def make_picture(text: str, size: tuple[int, int] = (480, 240), background: str = "white"):  # type: ignore[no-untyped-def]
+    """A picture with large printed words, readable by OCR."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("RGB", size, background)
+    draw = ImageDraw.Draw(image)
+    draw.text((20, size[1] // 2 - 30), text, fill="black", font=ImageFont.load_default(size=48))
+    return image
+
+
+def make_video(
+    path: Path, slides: list[tuple[str, str, float]], fps: int = 10, size: tuple[int, int] = (320, 240)
+) -> Path:
+    """An H.264 MP4 of coloured slides, each (colour, printed word, seconds), encoded with PyAV."""
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"g": str(fps), "preset": "ultrafast"}  # a key frame every second
+        for colour, word, seconds in slides:
+            picture = make_picture(word, size, colour)
+            for _ in range(round(seconds * fps)):
+                for packet in stream.encode(av.VideoFrame.from_image(picture)):
+                    container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path

@@ -64,3 +64,19 @@ def test_ingest_of_nothing_fails(cli_env: Path, tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "no such file or folder" in " ".join(result.output.split())
     assert "nothing to index" in result.output
+
+
+def test_search_by_image(cli_env: Path, tmp_path: Path) -> None:
+    from tests.files import make_picture
+
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    make_picture("LIGHTHOUSE").save(folder / "a.png")
+    make_picture("SUBMARINE").save(folder / "b.png")
+    runner = CliRunner()
+    assert runner.invoke(app, ["ingest", str(folder)]).exit_code == 0
+    query = tmp_path / "query.png"
+    make_picture("SUBMARINE", (500, 250)).save(query)
+    found = runner.invoke(app, ["search", "--image", str(query), "--json", "-k", "1"])
+    assert found.exit_code == 0, found.output
+    assert json.loads(found.stdout)["hits"][0]["source"] == "b.png"

@@ -2,10 +2,10 @@
 
 Only key frames are decoded (``skip_frame="NONKEY"``): encoders place them at
 cuts and at regular intervals, and skipping the rest is several times faster
-than a full decode. A new scene starts where a key frame's 32×32 grey
+than a full decode. A new scene starts where a key frame's 32×32 colour
 thumbnail differs enough from the current scene's, at most ``max_per_minute``
-times a minute. Frames are never held beyond the scene being built, so memory
-stays flat whatever the length.
+times in any minute of the video. Frames are never held beyond the scene
+being built, so memory stays flat whatever the length.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def extract_keyframes(
     """Scene-start key frames in time order, each with its scene's start and end."""
     import av
 
-    min_gap = 60.0 / max_per_minute if max_per_minute > 0 else 0.0
+    per_minute: dict[int, int] = {}
     try:
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
@@ -84,8 +84,10 @@ def extract_keyframes(
                 image = frame.to_image()  # type: ignore[no-untyped-call]
                 probe = _probe(image)
                 is_new = reference is None or float(np.abs(probe - reference).mean()) > change_threshold
-                if current is not None and (not is_new or t - current.t < min_gap):
+                minute = int(t // 60)
+                if current is not None and (not is_new or per_minute.get(minute, 0) >= max_per_minute):
                     continue
+                per_minute[minute] = per_minute.get(minute, 0) + 1
                 if current is not None:
                     current.scene_end = t
                     yield current
@@ -101,7 +103,7 @@ def extract_keyframes(
 
 
 def _probe(image: Image.Image) -> np.ndarray:
-    small = image.convert("L").resize((PROBE_SIDE, PROBE_SIDE), Image.Resampling.BILINEAR)
+    small = image.convert("RGB").resize((PROBE_SIDE, PROBE_SIDE), Image.Resampling.BILINEAR)
     return np.asarray(small, dtype=np.float32) / 255.0
 
 
