@@ -76,7 +76,7 @@ def to_rgb(image: Image.Image) -> Image.Image:
 
 def shrunk(image: Image.Image, side: int) -> Image.Image:
     copy = image.copy()
-    copy.thumbnail((side, side))
+    copy.thumbnail((side, side), reducing_gap=2.0)
     return copy
 
 

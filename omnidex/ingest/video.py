@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -27,6 +28,7 @@ VIDEO_MIMES = {
     "video/x-msvideo": "AVI video",
 }
 PROBE_SIDE = 32
+_PLANAR_420 = {"yuv420p", "yuvj420p"}
 
 
 @dataclass(slots=True)
@@ -66,7 +68,7 @@ def probe_video(path: Path) -> VideoInfo:
 
 
 def extract_keyframes(
-    path: Path, *, max_per_minute: float = 12.0, change_threshold: float = 0.08
+    path: Path, *, max_per_minute: float = 12.0, change_threshold: float = 0.05
 ) -> Iterator[Keyframe]:
     """Scene-start key frames in time order, each with its scene's start and end."""
     import av
@@ -81,8 +83,7 @@ def extract_keyframes(
             reference: np.ndarray | None = None
             for frame in container.decode(stream):
                 t = float(frame.time or 0.0)
-                image = frame.to_image()  # type: ignore[no-untyped-call]
-                probe = _probe(image)
+                probe = _probe(frame)
                 is_new = reference is None or float(np.abs(probe - reference).mean()) > change_threshold
                 minute = int(t // 60)
                 if current is not None and (not is_new or per_minute.get(minute, 0) >= max_per_minute):
@@ -91,6 +92,7 @@ def extract_keyframes(
                 if current is not None:
                     current.scene_end = t
                     yield current
+                image = frame.to_image()  # type: ignore[no-untyped-call]
                 current, reference = Keyframe(t, t, duration, image), probe
             if current is None:
                 raise IngestError("the video has no frames")
@@ -102,9 +104,21 @@ def extract_keyframes(
         ) from exc
 
 
-def _probe(image: Image.Image) -> np.ndarray:
-    small = image.convert("RGB").resize((PROBE_SIDE, PROBE_SIDE), Image.Resampling.BILINEAR)
-    return np.asarray(small, dtype=np.float32) / 255.0
+def _probe(frame: Any) -> np.ndarray:
+    """A coarse grid of the frame's luma and chroma samples, for comparing scenes cheaply.
+
+    Planar YUV frames are sampled in place (no colour conversion or scaling);
+    other formats are scaled down by FFmpeg first.
+    """
+    if frame.format.name in _PLANAR_420:
+        planes = frame.to_ndarray()  # Y on top, then U and V: (height * 3/2, width)
+        step_y = max(1, planes.shape[0] // (PROBE_SIDE * 3 // 2))
+        step_x = max(1, planes.shape[1] // PROBE_SIDE)
+        grid: np.ndarray = planes[::step_y, ::step_x].astype(np.float32) / 255.0
+        return grid
+    small = frame.reformat(width=PROBE_SIDE, height=PROBE_SIDE, format="rgb24")
+    scaled: np.ndarray = small.to_ndarray().astype(np.float32) / 255.0
+    return scaled
 
 
 def _duration(container: object, stream: object) -> float:
