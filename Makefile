@@ -46,6 +46,7 @@ pytest:
 
 bench: install-test ## the performance harness (see benchmarks/README.md)
 	$(OFFLINE) $(BIN)/python -m benchmarks.text_ingest
+	$(OFFLINE) $(BIN)/python -m benchmarks.visual
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
