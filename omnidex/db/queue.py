@@ -27,14 +27,19 @@ def _claimable(now: float) -> ColumnElement[bool]:
     return or_(DocumentRow.status == DocStatus.QUEUED, expired)
 
 
-def claim_next_job(db: Database, worker_id: str, lease_seconds: float) -> DocumentRow | None:
-    """Claim the oldest claimable document for ``worker_id``; None when the queue is empty."""
+def claim_next_job(
+    db: Database, worker_id: str, lease_seconds: float, *, mime_prefix: str | None = None
+) -> DocumentRow | None:
+    """Claim the oldest claimable document (of a MIME family, if given); None when there is none."""
     for _ in range(5):
         now = time.time()
         with db.session() as session:
+            wanted = [_claimable(now)]
+            if mime_prefix:
+                wanted.append(DocumentRow.mime.startswith(mime_prefix))
             stmt = (
                 select(DocumentRow.id)
-                .where(_claimable(now))
+                .where(*wanted)
                 .order_by(DocumentRow.created_at, DocumentRow.id)
                 .limit(1)
             )

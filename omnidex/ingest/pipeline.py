@@ -24,7 +24,7 @@ from omnidex.ingest.sniff import Sniffed, describe, sniff
 from omnidex.ingest.video import extract_keyframes, probe_video
 from omnidex.store import VectorStore
 from omnidex.store.base import IMAGE_VECTOR, SPARSE_VECTOR, TEXT_VECTOR
-from omnidex.types import Item, ItemKind, Modality, Point, SparseVector, point_id
+from omnidex.types import Item, ItemKind, Modality, Point, point_id
 
 # (fraction done, stage name) -> None; raises to abandon the document.
 ProgressFn = Callable[[float, str], None]
@@ -53,6 +53,48 @@ class Pipeline:
 
     def index(self, doc: DocumentRow, report: ProgressFn) -> tuple[Sniffed, list[ItemRow]]:
         """Index ``doc``; returns what it really is and its item rows. Raises IngestError."""
+        [outcome] = self.index_group([doc], {doc.id: report})
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def index_group(
+        self, docs: Sequence[DocumentRow], reports: dict[str, ProgressFn]
+    ) -> list[tuple[Sniffed, list[ItemRow]] | BaseException]:
+        """Index several documents, batching their items together for the encoders.
+
+        Many small documents (one picture each) then share one encoder batch
+        instead of paying for a batch of one apiece. The outcome of each
+        document is its (what it is, item rows) or the exception that failed it.
+        """
+        batch = _Batch(self)
+        outcomes: dict[str, tuple[Sniffed, list[ItemRow]] | BaseException] = {}
+        sniffed: dict[str, Sniffed] = {}
+        for doc in docs:
+            report = reports[doc.id]
+            try:
+                sniffed[doc.id] = self._prepare(doc, report)
+                for item, fraction in self.items(doc, self.blobs.path(doc.sha256), sniffed[doc.id]):
+                    batch.add(doc, sniffed[doc.id], item)
+                    if batch.full:
+                        batch.flush()
+                        report(READ_SHARE + (1 - READ_SHARE) * fraction, "indexing")
+            except Exception as exc:
+                batch.drop(doc.id)
+                outcomes[doc.id] = exc
+        batch.flush()
+        for doc in docs:
+            if doc.id in outcomes:
+                continue
+            rows = batch.rows.get(doc.id, [])
+            if rows:
+                outcomes[doc.id] = (sniffed[doc.id], rows)
+            else:
+                what = describe(sniffed[doc.id].mime)
+                outcomes[doc.id] = IngestError(f"nothing to index: no text or pictures found in this {what}")
+        return [outcomes[doc.id] for doc in docs]
+
+    def _prepare(self, doc: DocumentRow, report: ProgressFn) -> Sniffed:
         path = self.blobs.path(doc.sha256)
         if not path.is_file():
             raise IngestError("the uploaded file is missing from the blob store; upload it again")
@@ -62,18 +104,7 @@ class Pipeline:
         # clearing first also drops items a new parser version no longer makes.
         self.store.delete_document(doc.tenant, doc.id)
         self.blobs.delete_derived(doc.id)
-        rows: list[ItemRow] = []
-        batch: list[Item] = []
-        for item, fraction in self.items(doc, path, sniffed):
-            batch.append(item)
-            if len(batch) >= self.batch_size:
-                rows += self._store_batch(doc, sniffed, batch)
-                batch = []
-                report(READ_SHARE + (1 - READ_SHARE) * fraction, "indexing")
-        rows += self._store_batch(doc, sniffed, batch)
-        if not rows:
-            raise IngestError(f"nothing to index: no text or pictures found in this {describe(sniffed.mime)}")
-        return sniffed, rows
+        return sniffed
 
     def items(self, doc: DocumentRow, path: Path, sniffed: Sniffed) -> Iterator[tuple[Item, float]]:
         """The document's items with the fraction of it read so far."""
@@ -151,49 +182,30 @@ class Pipeline:
             image=images.shrunk(loaded.image, images.ENCODE_SIDE),
         )
 
-    def _store_batch(self, doc: DocumentRow, sniffed: Sniffed, items: Sequence[Item]) -> list[ItemRow]:
-        if not items:
-            return []
-        points = [p for p in self.encode(doc, sniffed, items) if p.vectors or p.sparse]
-        self.store.upsert(points)
-        rows = [_item_row(doc.id, item) for item in items]
-        for item in items:
-            item.image = None
-        return rows
-
-    def encode(self, doc: DocumentRow, sniffed: Sniffed, items: Sequence[Item]) -> list[Point]:
+    def encode(self, entries: Sequence[tuple[DocumentRow, Sniffed, Item]]) -> list[Point]:
         """One point per item, with the vectors that apply to it."""
-        with_text = [item for item in items if item.text.strip()]
-        texts = [item.text for item in with_text]
-        dense = dict(zip(map(id, with_text), self.text_encoder.encode(texts), strict=True))
-        sparse = dict(zip(map(id, with_text), self.sparse_encoder.encode_documents(texts), strict=True))
-        pictures = [item for item in items if item.image is not None] if self.image_encoder else []
-        visual = (
-            dict(
-                zip(
-                    map(id, pictures),
-                    self.image_encoder.encode_images([i.image for i in pictures]),
-                    strict=True,
-                )
-            )
-            if self.image_encoder
-            else {}
-        )
+        items = [item for _, _, item in entries]
+        with_text = [n for n, item in enumerate(items) if item.text.strip()]
+        texts = [items[n].text for n in with_text]
+        dense = dict(zip(with_text, self.text_encoder.encode(texts), strict=True))
+        sparse = dict(zip(with_text, self.sparse_encoder.encode_documents(texts), strict=True))
+        visual: dict[int, list[float]] = {}
+        if self.image_encoder is not None:
+            pictured = [n for n, item in enumerate(items) if item.image is not None]
+            vectors = self.image_encoder.encode_images([items[n].image for n in pictured])
+            visual = dict(zip(pictured, vectors, strict=True))
         encoders = self.encoder_versions()
         created_at = datetime.now(UTC).isoformat()
         points = []
-        for item in items:
-            vectors = {TEXT_VECTOR: dense[id(item)]} if id(item) in dense else {}
-            if id(item) in visual:
-                vectors[IMAGE_VECTOR] = visual[id(item)]
-            sparse_vectors: dict[str, SparseVector] = (
-                {SPARSE_VECTOR: sparse[id(item)]} if id(item) in sparse else {}
-            )
+        for n, (doc, sniffed, item) in enumerate(entries):
+            named = {TEXT_VECTOR: dense[n]} if n in dense else {}
+            if n in visual:
+                named[IMAGE_VECTOR] = visual[n]
             points.append(
                 Point(
                     id=point_id(doc.id, item.key),
-                    vectors=vectors,
-                    sparse=sparse_vectors,
+                    vectors=named,
+                    sparse={SPARSE_VECTOR: sparse[n]} if n in sparse else {},
                     payload=_payload(doc, sniffed, item, encoders, created_at),
                 )
             )
@@ -207,6 +219,36 @@ class Pipeline:
         if self.image_encoder is not None:
             versions[IMAGE_VECTOR] = f"{self.image_encoder.name}@{self.image_encoder.version}"
         return versions
+
+
+class _Batch:
+    """Items waiting for the encoders, from one or several documents."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.entries: list[tuple[DocumentRow, Sniffed, Item]] = []
+        self.rows: dict[str, list[ItemRow]] = {}
+
+    @property
+    def full(self) -> bool:
+        return len(self.entries) >= self.pipeline.batch_size
+
+    def add(self, doc: DocumentRow, sniffed: Sniffed, item: Item) -> None:
+        self.entries.append((doc, sniffed, item))
+
+    def drop(self, doc_id: str) -> None:
+        self.entries = [entry for entry in self.entries if entry[0].id != doc_id]
+        self.rows.pop(doc_id, None)
+
+    def flush(self) -> None:
+        if not self.entries:
+            return
+        points = [p for p in self.pipeline.encode(self.entries) if p.vectors or p.sparse]
+        self.pipeline.store.upsert(points)
+        for doc, _, item in self.entries:
+            self.rows.setdefault(doc.id, []).append(_item_row(doc.id, item))
+            item.image = None
+        self.entries = []
 
 
 def _payload(

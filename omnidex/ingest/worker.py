@@ -15,11 +15,15 @@ from collections.abc import Callable
 
 from omnidex.db import queue
 from omnidex.db.engine import Database
-from omnidex.db.models import DocumentRow
+from omnidex.db.models import DocumentRow, ItemRow
 from omnidex.errors import OmnidexError
 from omnidex.ingest.pipeline import Pipeline
+from omnidex.ingest.sniff import Sniffed
 
 log = logging.getLogger(__name__)
+# Documents of this kind are claimed several at a time, so their single
+# items share encoder batches.
+GROUPED_MIME_PREFIX = "image/"
 
 
 class Interrupted(Exception):
@@ -31,13 +35,14 @@ def new_worker_id() -> str:
 
 
 class LeaseKeeper:
-    """Renews a lease in the background, so a long parse never lets it lapse."""
+    """Renews the leases of claimed documents in the background, so a long parse never lets one lapse."""
 
-    def __init__(self, db: Database, doc_id: str, worker_id: str, lease_seconds: float) -> None:
-        self._args = (db, doc_id, worker_id, lease_seconds)
-        self.lost = threading.Event()
+    def __init__(self, db: Database, doc_ids: list[str], worker_id: str, lease_seconds: float) -> None:
+        self._db, self._worker_id, self._lease_seconds = db, worker_id, lease_seconds
+        self._held = list(doc_ids)
+        self.lost: set[str] = set()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"lease-{doc_id[:8]}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"lease-{doc_ids[0][:8]}", daemon=True)
 
     def __enter__(self) -> LeaseKeeper:
         self._thread.start()
@@ -48,15 +53,14 @@ class LeaseKeeper:
         self._thread.join()
 
     def _run(self) -> None:
-        db, doc_id, worker_id, lease_seconds = self._args
-        while not self._stop.wait(lease_seconds / 3):
-            try:
-                queue.heartbeat(db, doc_id, worker_id, lease_seconds)
-            except queue.LeaseLost:
-                self.lost.set()
-                return
-            except Exception:  # a database hiccup: try again next beat
-                log.warning("heartbeat for %s failed", doc_id, exc_info=True)
+        while not self._stop.wait(self._lease_seconds / 3):
+            for doc_id in [d for d in self._held if d not in self.lost]:
+                try:
+                    queue.heartbeat(self._db, doc_id, self._worker_id, self._lease_seconds)
+                except queue.LeaseLost:
+                    self.lost.add(doc_id)
+                except Exception:  # a database hiccup: try again next beat
+                    log.warning("heartbeat for %s failed", doc_id, exc_info=True)
 
 
 class Worker:
@@ -72,6 +76,7 @@ class Worker:
         max_attempts: int = 3,
         worker_id: str | None = None,
         on_indexed: Callable[[int], None] | None = None,
+        group_size: int = 16,
     ) -> None:
         self.db = db
         self.pipeline = pipeline
@@ -80,6 +85,7 @@ class Worker:
         self.max_attempts = max_attempts
         self.worker_id = worker_id or new_worker_id()
         self.on_indexed = on_indexed
+        self.group_size = group_size
         self._stop = threading.Event()
 
     def run(self, stop: threading.Event) -> None:
@@ -95,61 +101,92 @@ class Worker:
                 stop.wait(self.poll_seconds)
 
     def run_once(self) -> str | None:
-        """Claim and process one document; returns its id, or None when the queue is empty."""
-        doc = queue.claim_next_job(self.db, self.worker_id, self.lease_seconds)
-        if doc is None:
+        """Claim and process the next document (with, for pictures, a few more like it).
+
+        Returns the first document's id, or None when the queue is empty.
+        """
+        first = queue.claim_next_job(self.db, self.worker_id, self.lease_seconds)
+        if first is None:
             return None
-        if doc.attempts > self.max_attempts:
-            queue.fail_job(
-                self.db,
-                doc.id,
-                self.worker_id,
-                "too_many_attempts",
-                f"indexing was interrupted {doc.attempts - 1} times; giving up (upload it again to retry)",
-            )
-            return doc.id
-        self.process(doc)
-        return doc.id
-
-    def process(self, doc: DocumentRow) -> None:
-        with LeaseKeeper(self.db, doc.id, self.worker_id, self.lease_seconds) as keeper:
-
-            def report(progress: float, stage: str) -> None:
-                if keeper.lost.is_set():
-                    raise queue.LeaseLost(doc.id)
-                if self._stop.is_set():
-                    raise Interrupted(doc.id)
-                queue.heartbeat(
-                    self.db, doc.id, self.worker_id, self.lease_seconds, progress=progress, stage=stage
+        group = [first]
+        if (first.mime or "").startswith(GROUPED_MIME_PREFIX):
+            while len(group) < self.group_size:
+                more = queue.claim_next_job(
+                    self.db, self.worker_id, self.lease_seconds, mime_prefix=GROUPED_MIME_PREFIX
                 )
+                if more is None:
+                    break
+                group.append(more)
+        self.process(group)
+        return first.id
 
-            try:
-                sniffed, items = self.pipeline.index(doc, report)
-                queue.finish_job(self.db, doc.id, self.worker_id, sniffed.mime, items)
-            except queue.LeaseLost:
-                self._abandon(doc)
-                return
-            except Interrupted:
-                queue.release_job(self.db, doc.id, self.worker_id)
-                log.info("document %s handed back to the queue", doc.id)
-                return
-            except OmnidexError as exc:
-                log.info("document %s (%s) failed: %s", doc.id, doc.name, exc.message)
-                queue.fail_job(self.db, doc.id, self.worker_id, exc.code, exc.message)
-                return
-            except Exception as exc:
-                log.exception("document %s (%s) failed unexpectedly", doc.id, doc.name)
+    def process(self, docs: list[DocumentRow]) -> None:
+        runnable = []
+        for doc in docs:
+            if doc.attempts > self.max_attempts:
                 queue.fail_job(
                     self.db,
                     doc.id,
                     self.worker_id,
-                    "internal",
-                    f"internal error while indexing ({type(exc).__name__}: {exc})"[:500],
+                    "too_many_attempts",
+                    f"indexing was interrupted {doc.attempts - 1} times; giving up "
+                    "(upload it again to retry)",
                 )
+            else:
+                runnable.append(doc)
+        if not runnable:
+            return
+        with LeaseKeeper(self.db, [d.id for d in runnable], self.worker_id, self.lease_seconds) as keeper:
+            reports = {doc.id: self._reporter(doc, keeper) for doc in runnable}
+            outcomes = self.pipeline.index_group(runnable, reports)
+            for doc, outcome in zip(runnable, outcomes, strict=True):
+                self._record(doc, outcome)
+
+    def _reporter(self, doc: DocumentRow, keeper: LeaseKeeper) -> Callable[[float, str], None]:
+        def report(progress: float, stage: str) -> None:
+            if doc.id in keeper.lost:
+                raise queue.LeaseLost(doc.id)
+            if self._stop.is_set():
+                raise Interrupted(doc.id)
+            queue.heartbeat(
+                self.db, doc.id, self.worker_id, self.lease_seconds, progress=progress, stage=stage
+            )
+
+        return report
+
+    def _record(self, doc: DocumentRow, outcome: tuple[Sniffed, list[ItemRow]] | BaseException) -> None:
+        if isinstance(outcome, tuple):
+            sniffed, items = outcome
+            try:
+                queue.finish_job(self.db, doc.id, self.worker_id, sniffed.mime, items)
+            except queue.LeaseLost:
+                self._abandon(doc)
                 return
-        log.info("document %s (%s) ready: %d items", doc.id, doc.name, len(items))
-        if self.on_indexed is not None:
-            self.on_indexed(len(items))
+            log.info("document %s (%s) ready: %d items", doc.id, doc.name, len(items))
+            if self.on_indexed is not None:
+                self.on_indexed(len(items))
+        elif isinstance(outcome, queue.LeaseLost):
+            self._abandon(doc)
+        elif isinstance(outcome, Interrupted):
+            queue.release_job(self.db, doc.id, self.worker_id)
+            log.info("document %s handed back to the queue", doc.id)
+        else:
+            self._fail(doc, outcome)
+
+    def _fail(self, doc: DocumentRow, error: BaseException) -> None:
+        if isinstance(error, OmnidexError):
+            code, message = error.code, error.message
+            log.info("document %s (%s) failed: %s", doc.id, doc.name, message)
+        else:
+            code, message = (
+                "internal",
+                f"internal error while indexing ({type(error).__name__}: {error})"[:500],
+            )
+            log.error("document %s (%s) failed unexpectedly", doc.id, doc.name, exc_info=error)
+        # Whatever it stored before failing must not turn up in searches.
+        self.pipeline.store.delete_document(doc.tenant, doc.id)
+        self.pipeline.blobs.delete_derived(doc.id)
+        queue.fail_job(self.db, doc.id, self.worker_id, code, message)
 
     def _abandon(self, doc: DocumentRow) -> None:
         # Deleted while we worked: our points must go too. Reclaimed by another

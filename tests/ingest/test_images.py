@@ -170,3 +170,36 @@ def test_info_with_clip(visual_client: TestClient) -> None:
     info = visual_client.get("/v1/info").json()
     assert info["visual_search"] == {"enabled": True, "model": "tiny-clip", "dim": 64, "reason": None}
     assert info["ocr"]["enabled"] is True
+
+
+def test_pictures_uploaded_together_share_encoder_batches(
+    visual_runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from omnidex.ingest.intake import add_file
+    from omnidex.ingest.worker import Worker
+
+    batches: list[int] = []
+    encode = visual_runtime.image_encoder.encode_images  # type: ignore[union-attr]
+
+    def counting(images):  # type: ignore[no-untyped-def]
+        batches.append(len(images))
+        return encode(images)
+
+    monkeypatch.setattr(visual_runtime.image_encoder, "encode_images", counting)
+    ids = []
+    for n in range(5):
+        path = tmp_path / f"p{n}.png"
+        Image.effect_noise((64, 64), 20 + n).convert("RGB").save(path)
+        ids.append(add_file(visual_runtime.db, visual_runtime.blobs, path, "default").document.id)
+    broken = tmp_path / "broken.png"
+    Image.effect_noise((64, 64), 99).convert("RGB").save(broken)
+    broken.write_bytes(broken.read_bytes()[:200])  # still a PNG to libmagic, not to Pillow
+    ids.append(add_file(visual_runtime.db, visual_runtime.blobs, broken, "default").document.id)
+
+    assert Worker(visual_runtime.db, visual_runtime.pipeline).run_once() == ids[0]
+    assert batches == [5]
+    from omnidex.db import documents
+
+    rows = [documents.get_document(visual_runtime.db, "default", i) for i in ids]
+    assert [r.status for r in rows] == ["ready"] * 5 + ["failed"]
+    assert visual_runtime.store.count("default") == 5
