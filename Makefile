@@ -3,6 +3,8 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 APT_PACKAGES := libmagic1 tesseract-ocr
+# espeak-ng speaks the test recordings.
+TEST_APT_PACKAGES := espeak-ng
 OFFLINE := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 UNSTRUCTURED_DISABLE_NOTICE=1
 
 .PHONY: serve test install install-test system-deps lint typecheck pytest bench clean
@@ -13,7 +15,7 @@ serve: install ## install everything and run the service at http://127.0.0.1:800
 test: install-test lint typecheck pytest ## install everything and run the full test suite
 
 system-deps:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(APT_PACKAGES) $(EXTRA_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 		else echo "missing system packages; run: sudo apt-get install -y$$missing"; exit 1; fi; \
@@ -32,7 +34,9 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 
 install: system-deps $(VENV)/.installed
 
-install-test: system-deps $(VENV)/.installed-test
+install-test:
+	$(MAKE) system-deps EXTRA_APT_PACKAGES="$(TEST_APT_PACKAGES)"
+	$(MAKE) $(VENV)/.installed-test
 
 lint:
 	$(BIN)/ruff check omnidex tests benchmarks

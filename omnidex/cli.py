@@ -19,7 +19,7 @@ from rich.table import Table
 from omnidex.config import Settings, get_settings
 from omnidex.db import documents
 from omnidex.errors import OmnidexError
-from omnidex.types import DocStatus
+from omnidex.types import DocStatus, Hit
 
 if TYPE_CHECKING:
     from omnidex.db.models import DocumentRow
@@ -186,6 +186,9 @@ def search(
     image: Annotated[
         Path | None, typer.Option("--image", exists=True, dir_okay=False, help="Search with a picture.")
     ] = None,
+    audio: Annotated[
+        Path | None, typer.Option("--audio", exists=True, dir_okay=False, help="Ask with a voice recording.")
+    ] = None,
     top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, max=100)] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print the hits as JSON.")] = False,
 ) -> None:
@@ -198,7 +201,11 @@ def search(
     runtime = _runtime(settings)
     try:
         result = runtime.retriever.search(
-            settings.tenant, query, image=image.read_bytes() if image else None, top_k=top_k
+            settings.tenant,
+            query,
+            image=image.read_bytes() if image else None,
+            audio=audio.read_bytes() if audio else None,
+            top_k=top_k,
         )
     except OmnidexError as exc:
         err_console.print(f"[red]error:[/red] {exc.message}")
@@ -206,31 +213,35 @@ def search(
     finally:
         runtime.close()
     if as_json:
+        hits = [HitOut.from_hit(h).model_dump(mode="json") for h in result.hits]
         sys.stdout.write(
             json.dumps(
-                {
-                    "hits": [HitOut.from_hit(h).model_dump(mode="json") for h in result.hits],
-                    "timings_ms": result.timings_ms,
-                },
+                {"hits": hits, "timings_ms": result.timings_ms, "transcript": result.transcript},
                 indent=2,
             )
             + "\n"
         )
         return
+    if result.transcript:
+        console.print(f"[dim]heard:[/dim] {result.transcript}")
     if not result.hits:
         console.print("no hits")
     for rank, hit in enumerate(result.hits, 1):
-        where = (
-            f"p. {hit.page}"
-            if hit.page
-            else f"{hit.kind} at {hit.t:.1f} s"
-            if hit.t is not None
-            else hit.kind
-        )
+        where = _where(hit)
         snippet = " ".join(hit.text.split())[:240]
         console.print(
             f"[bold]{rank}.[/bold] {hit.source} ({where}) [dim]score {hit.score:.4f}[/dim]\n   {snippet}"
         )
+
+
+def _where(hit: Hit) -> str:
+    if hit.page:
+        return f"p. {hit.page}"
+    if hit.t is not None:
+        return f"{hit.kind} at {hit.t:.1f} s"
+    if hit.start is not None and hit.end is not None:
+        return f"{hit.kind} {hit.start:.1f}–{hit.end:.1f} s"
+    return str(hit.kind)
 
 
 if __name__ == "__main__":

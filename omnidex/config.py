@@ -56,6 +56,14 @@ class Settings(BaseSettings):
     max_pictures_per_document: int = Field(500, ge=0, description="Pictures taken from one PDF/DOCX/PPTX.")
     keyframes_per_minute: float = Field(12.0, gt=0, description="Most scene keyframes kept per video minute.")
     clip_seconds: float = Field(6.0, gt=0, description="Length of a video clip around a keyframe (?clip=1).")
+    speech: bool = Field(True, description="Transcribe audio files and video soundtracks.")
+    asr_model: str = Field(
+        "tiny.en-packaged",
+        description="faster-whisper model: the packaged tiny.en, a Whisper size or a CTranslate2 folder.",
+    )
+    asr_compute_type: str = Field("int8", description="CTranslate2 compute type for speech recognition.")
+    asr_threads: int = Field(0, ge=0, description="CPU threads for speech recognition (0: all).")
+    media_margin_seconds: float = Field(0.25, ge=0, description="Padding around an audio segment's clip.")
     bm25_language: str = Field("english", description="Stopwords and stemmer of the BM25 sparse encoder.")
 
     chunk_max_chars: int = Field(1200, ge=100, description="Upper bound on a text chunk, in characters.")

@@ -25,7 +25,9 @@ from omnidex.encoders import (
     make_image_encoder,
     make_sparse_encoder,
     make_text_encoder,
+    make_transcriber,
 )
+from omnidex.encoders.asr import WhisperTranscriber
 from omnidex.errors import DataDirLocked
 from omnidex.ingest.ocr import ocr_status
 from omnidex.ingest.pipeline import Pipeline
@@ -104,6 +106,7 @@ class Runtime:
         text_encoder: TextEncoder | None = None,
         sparse_encoder: SparseEncoder | None = None,
         image_encoder: ImageEncoder | ClipUnavailable | None = None,
+        transcriber: WhisperTranscriber | None = None,
     ) -> None:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -114,6 +117,7 @@ class Runtime:
             self.blobs = LocalBlobStore(settings.blobs_dir)
             self.text_encoder = text_encoder or make_text_encoder(settings)
             self.sparse_encoder = sparse_encoder or make_sparse_encoder(settings)
+            self.transcriber = transcriber or make_transcriber(settings)
             clip = image_encoder or make_image_encoder(settings)
             self.image_encoder = None if isinstance(clip, ClipUnavailable) else clip
             self.visual_search_off = clip.reason if isinstance(clip, ClipUnavailable) else None
@@ -136,6 +140,7 @@ class Runtime:
             text_encoder=self.text_encoder,
             sparse_encoder=self.sparse_encoder,
             image_encoder=self.image_encoder,
+            transcriber=self.transcriber,
             chunk_max_chars=settings.chunk_max_chars,
             chunk_overlap_chars=settings.chunk_overlap_chars,
             batch_size=settings.text_batch_size,
@@ -151,6 +156,7 @@ class Runtime:
             self.text_encoder,
             self.sparse_encoder,
             self.image_encoder,
+            self.transcriber,
             max_image_pixels=settings.max_image_pixels,
             ocr=self.ocr_off is None,
         )

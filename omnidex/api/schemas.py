@@ -73,6 +73,7 @@ class DocumentList(BaseModel):
 class SearchRequest(BaseModel):
     query: str | None = Field(None, max_length=4096, description="What to look for, in words.")
     image: str | None = Field(None, description="A picture to look for, base64-encoded (JSON requests).")
+    audio: str | None = Field(None, description="A spoken question, base64-encoded audio (JSON requests).")
     top_k: int = Field(10, ge=1, le=MAX_TOP_K)
     modalities: list[Modality] = Field(
         default_factory=list, description="Only these modalities; all if empty."
@@ -81,8 +82,8 @@ class SearchRequest(BaseModel):
 
     @model_validator(mode="after")
     def _something_to_find(self) -> SearchRequest:
-        if not (self.query or "").strip() and not self.image:
-            raise ValueError("give a query: words (query), a picture (image), or both")
+        if not (self.query or "").strip() and not self.image and not self.audio:
+            raise ValueError("give a query: words (query), a picture (image), a voice recording (audio)")
         return self
 
 
@@ -110,6 +111,7 @@ class SearchResponse(BaseModel):
     hits: list[HitOut]
     timings_ms: dict[str, float]
     image_text: str | None = Field(None, description="The text OCR read in the query image, if any.")
+    transcript: str | None = Field(None, description="What was heard in the voice question, if any.")
 
 
 class Feature(BaseModel):
@@ -126,6 +128,7 @@ class InfoResponse(BaseModel):
     sparse: Feature
     visual_search: Feature
     ocr: Feature
+    speech: Feature
     max_upload_bytes: int
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from omnidex.config import Settings
+from omnidex.encoders.asr import WhisperTranscriber
 from omnidex.encoders.base import ImageEncoder, SparseEncoder, TextEncoder
 from omnidex.encoders.clip import ClipUnavailable
 
@@ -39,6 +40,19 @@ def make_image_encoder(settings: Settings) -> ImageEncoder | ClipUnavailable:
     )
 
 
+def make_transcriber(settings: Settings) -> WhisperTranscriber | None:
+    """The speech recognizer, or None when speech is turned off."""
+    if not settings.speech:
+        return None
+    return WhisperTranscriber(
+        settings.asr_model,
+        device="cuda" if settings.device.startswith("cuda") else "cpu",
+        compute_type=settings.asr_compute_type,
+        cpu_threads=settings.asr_threads,
+        allow_downloads=settings.allow_downloads,
+    )
+
+
 __all__ = [
     "ClipUnavailable",
     "ImageEncoder",
@@ -47,4 +61,5 @@ __all__ = [
     "make_image_encoder",
     "make_sparse_encoder",
     "make_text_encoder",
+    "make_transcriber",
 ]

@@ -44,3 +44,54 @@ def cut_clip(source: Path, start: float, seconds: float) -> Path:
         target.unlink(missing_ok=True)
         raise CorruptFile(f"could not cut a clip from this video: {exc}") from exc
     return target
+
+
+def cut_audio(source: Path, start: float, seconds: float) -> Path:
+    """A temporary WAV of exactly ``seconds`` of ``source``'s first audio track from ``start``.
+
+    Audio is decoded and cut to the sample, so the clip's length matches the
+    segment; the caller deletes the file.
+    """
+    import av
+    import numpy as np
+    from av.audio.resampler import AudioResampler
+
+    with tempfile.NamedTemporaryFile(prefix="omnidex-audio-", suffix=".wav", delete=False) as handle:
+        target = Path(handle.name)
+    try:
+        with av.open(str(source)) as inp:
+            stream = inp.streams.audio[0]
+            rate = stream.codec_context.sample_rate or 16_000
+            layout = "mono" if (stream.codec_context.channels or 1) == 1 else "stereo"
+            resampler = AudioResampler(format="s16", layout=layout, rate=rate)
+            if start > 1:
+                inp.seek(int((start - 1) * 1_000_000), backward=True)  # container time base: µs
+            first, wanted = round(start * rate), round(seconds * rate)
+            pieces: list[np.ndarray] = []
+            have = 0
+            for frame in inp.decode(stream):
+                begin = round(float(frame.time or 0.0) * rate)
+                for out in resampler.resample(frame):
+                    samples = out.to_ndarray()  # (1, samples * channels), interleaved
+                    channels = 1 if layout == "mono" else 2
+                    samples = samples.reshape(-1, channels)
+                    skip = max(0, first - begin)
+                    begin += samples.shape[0]
+                    piece = samples[skip:]
+                    pieces.append(piece[: wanted - have])
+                    have += len(pieces[-1])
+                if have >= wanted:
+                    break
+        audio = np.concatenate(pieces) if pieces else np.zeros((0, 1), dtype=np.int16)
+        with av.open(str(target), "w", format="wav") as out_container:
+            out_stream = out_container.add_stream("pcm_s16le", rate=rate, layout=layout)
+            frame = av.AudioFrame.from_ndarray(audio.reshape(1, -1), format="s16", layout=layout)
+            frame.sample_rate = rate
+            for packet in out_stream.encode(frame):
+                out_container.mux(packet)
+            for packet in out_stream.encode(None):
+                out_container.mux(packet)
+    except av.error.FFmpegError as exc:
+        target.unlink(missing_ok=True)
+        raise CorruptFile(f"could not cut a clip from this recording: {exc}") from exc
+    return target

@@ -6,6 +6,7 @@ video or a large PDF never has all its pictures in memory at once.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,8 +16,10 @@ from typing import Any
 from omnidex.blobs import BlobStore
 from omnidex.db.models import DocumentRow, ItemRow
 from omnidex.encoders import ImageEncoder, SparseEncoder, TextEncoder
+from omnidex.encoders.asr import WhisperTranscriber
 from omnidex.errors import IngestError
 from omnidex.ingest import images
+from omnidex.ingest.audio import group_segments, probe_audio, transcribe_file
 from omnidex.ingest.documents import partition_document
 from omnidex.ingest.embedded import embedded_pictures
 from omnidex.ingest.ocr import ocr_image
@@ -29,6 +32,7 @@ from omnidex.types import Item, ItemKind, Modality, Point, point_id
 # (fraction done, stage name) -> None; raises to abandon the document.
 ProgressFn = Callable[[float, str], None]
 READ_SHARE = 0.05
+REPORT_SECONDS = 1.0
 KEYFRAME_SIDE = 1280
 
 
@@ -41,6 +45,7 @@ class Pipeline:
     text_encoder: TextEncoder
     sparse_encoder: SparseEncoder
     image_encoder: ImageEncoder | None = None
+    transcriber: WhisperTranscriber | None = None
     chunk_max_chars: int = 1200
     chunk_overlap_chars: int = 150
     batch_size: int = 64
@@ -74,11 +79,15 @@ class Pipeline:
             report = reports[doc.id]
             try:
                 sniffed[doc.id] = self._prepare(doc, report)
+                reported = time.monotonic()
                 for item, fraction in self.items(doc, self.blobs.path(doc.sha256), sniffed[doc.id]):
                     batch.add(doc, sniffed[doc.id], item)
-                    if batch.full:
+                    flushed = batch.full
+                    if flushed:
                         batch.flush()
+                    if flushed or time.monotonic() - reported >= REPORT_SECONDS:
                         report(READ_SHARE + (1 - READ_SHARE) * fraction, "indexing")
+                        reported = time.monotonic()
             except Exception as exc:
                 batch.drop(doc.id)
                 outcomes[doc.id] = exc
@@ -90,8 +99,7 @@ class Pipeline:
             if rows:
                 outcomes[doc.id] = (sniffed[doc.id], rows)
             else:
-                what = describe(sniffed[doc.id].mime)
-                outcomes[doc.id] = IngestError(f"nothing to index: no text or pictures found in this {what}")
+                outcomes[doc.id] = IngestError(_nothing_found(sniffed[doc.id]))
         return [outcomes[doc.id] for doc in docs]
 
     def _prepare(self, doc: DocumentRow, report: ProgressFn) -> Sniffed:
@@ -118,7 +126,20 @@ class Pipeline:
             loaded = images.load_image(path, self.max_image_pixels)
             yield self._picture(doc, "image", loaded, ItemKind.IMAGE, page=None, keep_copy=False), 1.0
         elif sniffed.modality is Modality.VIDEO:
-            yield from self._keyframes(doc, path)
+            info = probe_video(path)
+            if info.has_video:
+                share = 0.5 if info.has_audio and self.transcriber else 1.0
+                yield from ((item, share * f) for item, f in self._keyframes(doc, path))
+            if info.has_audio and self.transcriber is not None:
+                modality = Modality.VIDEO if info.has_video else Modality.AUDIO
+                done = 0.5 if info.has_video else 0.0
+                yield from ((item, done + (1 - done) * f) for item, f in self._speech(path, modality))
+            elif not info.has_video:
+                raise IngestError(self._no_speech_reason("this file has only an audio track"))
+        elif sniffed.modality is Modality.AUDIO:
+            if self.transcriber is None:
+                raise IngestError(self._no_speech_reason("this is an audio file"))
+            yield from self._speech(path, Modality.AUDIO)
         else:
             yield from self._document(doc, path, sniffed)
 
@@ -142,6 +163,25 @@ class Pipeline:
             if min(loaded.width, loaded.height) < images.MIN_EMBEDDED_SIDE:
                 continue
             yield self._picture(doc, f"picture-{index:05d}", loaded, ItemKind.IMAGE, picture.page, True), 0.9
+
+    def _speech(self, path: Path, modality: Modality) -> Iterator[tuple[Item, float]]:
+        """Speech items with the fraction of the recording heard so far (decoded s / total s)."""
+        assert self.transcriber is not None
+        duration = probe_audio(path).duration
+        for index, group in enumerate(group_segments(transcribe_file(path, self.transcriber))):
+            item = Item(
+                key=f"speech-{index:05d}",
+                modality=modality,
+                kind=ItemKind.SPEECH,
+                text=" ".join(group.texts),
+                start=group.start,
+                end=group.end,
+                extra={"language": group.language},
+            )
+            yield item, min(1.0, group.end / duration) if duration else 0.5
+
+    def _no_speech_reason(self, what: str) -> str:
+        return f"{what}, and speech recognition is off (OMNIDEX_SPEECH=false or no speech model)"
 
     def _keyframes(self, doc: DocumentRow, path: Path) -> Iterator[tuple[Item, float]]:
         info = probe_video(path)
@@ -219,6 +259,14 @@ class Pipeline:
         if self.image_encoder is not None:
             versions[IMAGE_VECTOR] = f"{self.image_encoder.name}@{self.image_encoder.version}"
         return versions
+
+
+def _nothing_found(sniffed: Sniffed) -> str:
+    found = {
+        Modality.AUDIO: "no speech was heard",
+        Modality.VIDEO: "no frames or speech were found",
+    }.get(sniffed.modality, "no text or pictures were found")
+    return f"nothing to index: {found} in this {describe(sniffed.mime)}"
 
 
 class _Batch:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 from omnidex.errors import EmptyFile, MissingExtra, UnsupportedType
+from omnidex.ingest.audio import AUDIO_MIMES
 from omnidex.ingest.images import IMAGE_MIMES
 from omnidex.ingest.video import VIDEO_MIMES
 from omnidex.types import Modality
@@ -43,7 +44,8 @@ _ZIP_BY_SUFFIX = {".docx": DOCX, ".pptx": PPTX}
 _TEXT_BY_SUFFIX = {".md": "text/markdown", ".markdown": "text/markdown", ".csv": "text/csv"}
 SUPPORTED_SUMMARY = (
     "PDF, DOCX, PPTX, HTML, Markdown, plain text, CSV, e-mail (.eml); "
-    "PNG, JPEG, WebP, GIF, TIFF, BMP images; MP4, MKV, WebM, MOV, AVI videos"
+    "PNG, JPEG, WebP, GIF, TIFF, BMP images; MP4, MKV, WebM, MOV, AVI videos; "
+    "WAV, MP3, FLAC, Ogg/Opus, M4A/AAC, WebM audio"
 )
 
 
@@ -75,10 +77,12 @@ def sniff(path: Path, name: str) -> Sniffed:
         return Sniffed(mime, Modality.IMAGE)
     if mime in VIDEO_MIMES:
         return Sniffed(mime, Modality.VIDEO)
+    if mime in AUDIO_MIMES:
+        return Sniffed(mime, Modality.AUDIO)
     family = mime.split("/", 1)[0]
     if family in {"image", "audio", "video"}:
         raise UnsupportedType(
-            f"{family} files ({mime}) cannot be indexed yet; supported types: {SUPPORTED_SUMMARY}"
+            f"this {family} format ({mime}) is not supported; supported types: {SUPPORTED_SUMMARY}"
         )
     raise UnsupportedType(
         f"unsupported file type {mime} ({describe(mime)}); supported types: {SUPPORTED_SUMMARY}"
@@ -99,5 +103,5 @@ def refine_mime(mime: str, name: str) -> str:
 def describe(mime: str) -> str:
     if mime == "application/octet-stream":
         return "unrecognised binary data"
-    known = DOCUMENT_MIMES | IMAGE_MIMES | VIDEO_MIMES
+    known = DOCUMENT_MIMES | IMAGE_MIMES | VIDEO_MIMES | AUDIO_MIMES
     return known.get(mime, mime.split("/", 1)[-1])

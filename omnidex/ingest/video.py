@@ -45,6 +45,7 @@ class VideoInfo:
     width: int
     height: int
     has_audio: bool
+    has_video: bool = True
 
 
 def probe_video(path: Path) -> VideoInfo:
@@ -54,7 +55,7 @@ def probe_video(path: Path) -> VideoInfo:
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
-                raise IngestError("this file has no video stream")
+                return VideoInfo(0.0, 0, 0, bool(container.streams.audio), has_video=False)
             stream = container.streams.video[0]
             duration = _duration(container, stream)
             return VideoInfo(

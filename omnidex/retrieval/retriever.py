@@ -7,12 +7,16 @@ OCR finds in it, to ``text`` and ``sparse``.
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from omnidex.encoders import ImageEncoder, SparseEncoder, TextEncoder
+from omnidex.encoders.asr import WhisperTranscriber
 from omnidex.errors import IngestError, InvalidRequest
+from omnidex.ingest.audio import transcribe_file
 from omnidex.ingest.images import ENCODE_SIDE, load_image, shrunk
 from omnidex.ingest.ocr import ocr_image
 from omnidex.store import HybridQuery, QueryFilter, VectorStore
@@ -27,6 +31,7 @@ class SearchResult:
     hits: list[Hit]
     timings_ms: dict[str, float] = field(default_factory=dict)
     image_text: str | None = None  # what OCR read in an image query
+    transcript: str | None = None  # what was heard in a voice query
 
 
 class Retriever:
@@ -38,6 +43,7 @@ class Retriever:
         text_encoder: TextEncoder,
         sparse_encoder: SparseEncoder,
         image_encoder: ImageEncoder | None = None,
+        transcriber: WhisperTranscriber | None = None,
         *,
         max_image_pixels: int = 100_000_000,
         ocr: bool = True,
@@ -48,6 +54,7 @@ class Retriever:
         self.text_encoder = text_encoder
         self.sparse_encoder = sparse_encoder
         self.image_encoder = image_encoder
+        self.transcriber = transcriber
         self.max_image_pixels = max_image_pixels
         self.ocr = ocr
         self.prefetch_factor = prefetch_factor
@@ -59,21 +66,29 @@ class Retriever:
         query: str | None = None,
         *,
         image: bytes | None = None,
+        audio: bytes | None = None,
         top_k: int = 10,
         modalities: Sequence[str] = (),
         doc_ids: Sequence[str] = (),
     ) -> SearchResult:
-        """The ``top_k`` best items of ``tenant`` for a text and/or image query; raises InvalidRequest."""
+        """The ``top_k`` best items of ``tenant`` for words, a picture and/or a voice question.
+
+        A voice question is transcribed and searched as words. Raises InvalidRequest.
+        """
         query = (query or "").strip()
-        if not query and not image:
-            raise InvalidRequest("give a query: words, an image, or both")
+        if not query and not image and not audio:
+            raise InvalidRequest("give a query: words, a picture, a voice recording, or several")
         if not 1 <= top_k <= MAX_TOP_K:
             raise InvalidRequest(f"top_k must be between 1 and {MAX_TOP_K}")
         timings: dict[str, float] = {}
         started = time.perf_counter()
         dense: dict[str, list[float]] = {}
         sparse: dict[str, SparseVector] = {}
-        image_text = None
+        image_text = transcript = None
+        if audio:
+            transcript = self._transcribe_query(audio)
+            timings["transcribe"] = _ms_since(started)
+            query = " ".join(part for part in (query, transcript) if part)
         if image:
             image_text = self._encode_image_query(image, dense)
             timings["image"] = _ms_since(started)
@@ -96,7 +111,21 @@ class Retriever:
         started = time.perf_counter()
         points = self.store.query(request)
         timings["query"] = _ms_since(started)
-        return SearchResult([to_hit(p) for p in points], timings, image_text)
+        return SearchResult([to_hit(p) for p in points], timings, image_text, transcript)
+
+    def _transcribe_query(self, data: bytes) -> str:
+        if self.transcriber is None:
+            raise InvalidRequest("voice questions need speech recognition, which is off here")
+        with tempfile.NamedTemporaryFile(suffix=".audio") as handle:
+            handle.write(data)
+            handle.flush()
+            try:
+                heard = " ".join(s.text for s in transcribe_file(Path(handle.name), self.transcriber))
+            except IngestError as exc:
+                raise InvalidRequest(f"the voice question: {exc.message}") from exc
+        if not heard:
+            raise InvalidRequest("no speech was heard in the voice question")
+        return heard
 
     def _encode_image_query(self, data: bytes, dense: dict[str, list[float]]) -> str:
         try:
@@ -114,6 +143,7 @@ def to_hit(point: ScoredPoint) -> Hit:
     page = payload.get("page")
     kind = ItemKind(payload.get("kind", ItemKind.CHUNK))
     pictured = kind in (ItemKind.IMAGE, ItemKind.KEYFRAME)
+    own_media = pictured or kind is ItemKind.SPEECH
     return Hit(
         id=point.id,
         score=point.score,
@@ -127,7 +157,7 @@ def to_hit(point: ScoredPoint) -> Hit:
         t=payload.get("t"),
         text=str(payload.get("text", "")),
         media_url=f"/v1/media/{point.id}"
-        if pictured
+        if own_media
         else source_url(doc_id, str(payload.get("mime", "")), page),
         thumbnail_url=f"/v1/media/{point.id}?thumb=1" if pictured else None,
     )

@@ -43,6 +43,7 @@ def readyz(request: Request) -> JSONResponse:
         f"ok: {clip.name} ({clip.dim}-d)" if clip else f"off: {runtime.visual_search_off}"
     )
     checks["ocr"] = "ok: tesseract" if runtime.ocr_off is None else f"off: {runtime.ocr_off}"
+    checks["speech"] = f"ok: {runtime.transcriber.name}" if runtime.transcriber else "off"
     checks["workers"] = f"{runtime.worker_count} in this process"
     ready = all(not value.startswith("error") for value in checks.values())
     body = HealthResponse(status="ready" if ready else "unavailable", checks=checks)

@@ -27,5 +27,10 @@ def get_info(runtime: RuntimeDep) -> InfoResponse:
             reason=runtime.visual_search_off,
         ),
         ocr=Feature(enabled=runtime.ocr_off is None, model="tesseract", reason=runtime.ocr_off),
+        speech=Feature(
+            enabled=runtime.transcriber is not None,
+            model=runtime.transcriber.name if runtime.transcriber else None,
+            reason=None if runtime.transcriber else "turned off (OMNIDEX_SPEECH=false)",
+        ),
         max_upload_bytes=runtime.settings.max_upload_bytes,
     )

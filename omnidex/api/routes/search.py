@@ -18,12 +18,13 @@ from omnidex.api.schemas import ErrorResponse, HitOut, SearchRequest, SearchResp
 from omnidex.errors import InvalidRequest, PayloadTooLarge
 
 router = APIRouter(prefix="/v1", tags=["search"])
-MAX_QUERY_IMAGE_BYTES = 32 * 1024**2
+MAX_QUERY_MEDIA_BYTES = 32 * 1024**2
 _FORM_SCHEMA = {
     "type": "object",
     "properties": {
         "query": {"type": "string"},
         "image": {"type": "string", "format": "binary"},
+        "audio": {"type": "string", "format": "binary"},
         "top_k": {"type": "integer", "default": 10},
         "modalities": {"type": "array", "items": {"type": "string"}},
         "doc_ids": {"type": "array", "items": {"type": "string"}},
@@ -46,47 +47,59 @@ _FORM_SCHEMA = {
     },
 )
 async def search(request: Request, runtime: RuntimeDep, tenant: TenantDep) -> SearchResponse:
-    """The best-matching items for words (dense + BM25 + CLIP text), a picture (CLIP + its OCR text), or both.
+    """The best-matching items for words (dense + BM25 + CLIP text), a picture (CLIP + its OCR text),
+    a voice question (transcribed, then searched as words), or several of them.
 
-    Send JSON (`image` as base64) or a multipart form (`image` as a file); results are fused by RRF in Qdrant.
+    Send JSON (`image`, `audio` as base64) or a multipart form (`image`, `audio` as files);
+    results are fused by RRF in Qdrant.
     """
-    body, image = await _read_query(request)
+    body, image, audio = await _read_query(request)
     started = time.perf_counter()
     result = await run_in_threadpool(
         runtime.retriever.search,
         tenant,
         body.query,
         image=image,
+        audio=audio,
         top_k=body.top_k,
         modalities=[str(m) for m in body.modalities],
         doc_ids=body.doc_ids,
     )
     timings = dict(result.timings_ms, total=round((time.perf_counter() - started) * 1000, 3))
     return SearchResponse(
-        hits=[HitOut.from_hit(hit) for hit in result.hits], timings_ms=timings, image_text=result.image_text
+        hits=[HitOut.from_hit(hit) for hit in result.hits],
+        timings_ms=timings,
+        image_text=result.image_text,
+        transcript=result.transcript,
     )
 
 
-async def _read_query(request: Request) -> tuple[SearchRequest, bytes | None]:
+async def _read_query(request: Request) -> tuple[SearchRequest, bytes | None, bytes | None]:
+    """The query fields, the picture's bytes and the voice recording's bytes."""
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        async with request.form(max_files=1, max_fields=50) as form:
-            upload = form.get("image")
-            image = await _read_upload(upload) if isinstance(upload, UploadFile) else None
+        async with request.form(max_files=2, max_fields=50) as form:
+            files = {}
+            for name in ("image", "audio"):
+                upload = form.get(name)
+                files[name] = await _read_upload(upload) if isinstance(upload, UploadFile) else None
             fields: dict[str, Any] = {
                 "query": form.get("query"),
                 "modalities": form.getlist("modalities"),
                 "doc_ids": form.getlist("doc_ids"),
-                "image": "<file>" if image else None,
+                "image": "<file>" if files["image"] else None,
+                "audio": "<file>" if files["audio"] else None,
             }
             if form.get("top_k"):
                 fields["top_k"] = form.get("top_k")
-        return _validate(fields), image
+        return _validate(fields), files["image"], files["audio"]
     try:
         payload = await request.json()
     except ValueError as exc:
         raise InvalidRequest("the body is not valid JSON") from exc
     body = _validate(payload)
-    return body, _decode_image(body.image) if body.image else None
+    image = _decode_base64(body.image, "image") if body.image else None
+    audio = _decode_base64(body.audio, "audio") if body.audio else None
+    return body, image, audio
 
 
 def _validate(data: Any) -> SearchRequest:
@@ -97,18 +110,18 @@ def _validate(data: Any) -> SearchRequest:
 
 
 async def _read_upload(upload: UploadFile) -> bytes:
-    data = await upload.read(MAX_QUERY_IMAGE_BYTES + 1)
-    if len(data) > MAX_QUERY_IMAGE_BYTES:
-        raise PayloadTooLarge(f"the query image is larger than {MAX_QUERY_IMAGE_BYTES:,} bytes")
+    data = await upload.read(MAX_QUERY_MEDIA_BYTES + 1)
+    if len(data) > MAX_QUERY_MEDIA_BYTES:
+        raise PayloadTooLarge(f"a query file is larger than {MAX_QUERY_MEDIA_BYTES:,} bytes")
     return data
 
 
-def _decode_image(encoded: str) -> bytes:
+def _decode_base64(encoded: str, field: str) -> bytes:
     if encoded.startswith("data:") and "," in encoded:
         encoded = encoded.split(",", 1)[1]  # a data URL
-    if len(encoded) > MAX_QUERY_IMAGE_BYTES * 4 // 3 + 4:
-        raise PayloadTooLarge(f"the query image is larger than {MAX_QUERY_IMAGE_BYTES:,} bytes")
+    if len(encoded) > MAX_QUERY_MEDIA_BYTES * 4 // 3 + 4:
+        raise PayloadTooLarge(f"the query {field} is larger than {MAX_QUERY_MEDIA_BYTES:,} bytes")
     try:
         return base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise InvalidRequest("image is not valid base64") from exc
+        raise InvalidRequest(f"{field} is not valid base64") from exc
