@@ -222,12 +222,10 @@ def main() -> None:
         corpus = Path(tmp) / "corpus"
         corpus.mkdir()
         make_corpus(corpus, args.files, args.paragraphs, rng)
-        settings = Settings(
-            data_dir=Path(tmp) / "data", workers=1, poll_seconds=0.05, optimize_after_points=10**9
-        )
+        settings = Settings(data_dir=Path(tmp) / "data", poll_seconds=0.05, optimize_after_points=10**9)
         runtime = Runtime(settings)
         try:
-            with LiveServer(runtime, workers=1) as url:
+            with LiveServer(runtime, workers=settings.workers) as url:
                 bench_ingest(runtime, corpus, url)
                 runtime.store.optimize()
                 bench_search(runtime, url, "~1k", args.queries, rng)

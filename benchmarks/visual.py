@@ -60,10 +60,13 @@ def random_clip(folder: Path) -> OpenClipEncoder:
 
 
 def pipeline_rate(clip: OpenClipEncoder, paths: list[Path], data_dir: Path, ocr: bool) -> float:
-    settings = Settings(data_dir=data_dir, workers=1, poll_seconds=0.02, ocr=ocr, text_batch_size=32)
+    settings = Settings(data_dir=data_dir, poll_seconds=0.02, ocr=ocr, text_batch_size=32)
     runtime = Runtime(settings, image_encoder=clip)
     try:
-        with LiveServer(runtime, workers=1) as url, httpx.Client(base_url=url, timeout=600) as client:
+        with (
+            LiveServer(runtime, workers=settings.workers) as url,
+            httpx.Client(base_url=url, timeout=600) as client,
+        ):
             started = time.perf_counter()
             docs = upload_and_wait(client, paths)
             elapsed = time.perf_counter() - started

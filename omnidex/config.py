@@ -73,7 +73,7 @@ class Settings(BaseSettings):
         64 * 1024**2, ge=1, description="Largest plain-text, Markdown, HTML or CSV file that is parsed."
     )
 
-    workers: int = Field(1, ge=0, description="Ingest worker threads inside `omnidex serve`.")
+    workers: int = Field(2, ge=0, description="Ingest worker threads inside `omnidex serve`.")
     lease_seconds: float = Field(
         60.0, gt=0, description="How long a claimed job stays claimed without a heartbeat."
     )
