@@ -11,6 +11,7 @@ import fcntl
 import logging
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO
 
@@ -37,6 +38,21 @@ from omnidex.store import Schema, VectorStore, make_store
 from omnidex.store.base import DEFAULT_IMAGE_DIM
 
 log = logging.getLogger(__name__)
+
+
+QUERY_THREADS = 2
+
+
+def torch_threads() -> int:
+    import torch
+
+    return int(torch.get_num_threads())
+
+
+def set_torch_threads(count: int) -> None:
+    import torch
+
+    torch.set_num_threads(count)
 
 
 class DataDirLock:
@@ -163,6 +179,16 @@ class Runtime:
         self.optimizer = BackgroundOptimizer(self.store, settings.optimize_after_points)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        # Torch's thread count is per thread. Batches of documents use every
+        # core; a query is one short text, where two threads only spin-wait
+        # against the web server, so queries run on threads of their own with one.
+        self._torch_threads = torch_threads()
+        self.query_executor = ThreadPoolExecutor(
+            max_workers=QUERY_THREADS,
+            thread_name_prefix="query",
+            initializer=set_torch_threads,
+            initargs=(1,),
+        )
 
     def make_worker(self) -> Worker:
         return Worker(
@@ -177,10 +203,14 @@ class Runtime:
         for index in range(count):
             worker = self.make_worker()
             thread = threading.Thread(
-                target=worker.run, args=(self._stop,), name=f"worker-{index}", daemon=True
+                target=self._run_worker, args=(worker,), name=f"worker-{index}", daemon=True
             )
             thread.start()
             self._threads.append(thread)
+
+    def _run_worker(self, worker: Worker) -> None:
+        set_torch_threads(self._torch_threads)
+        worker.run(self._stop)
 
     @property
     def worker_count(self) -> int:
@@ -194,6 +224,7 @@ class Runtime:
 
     def close(self) -> None:
         self.stop_workers()
+        self.query_executor.shutdown(wait=True)
         self.optimizer.join()
         self.store.close()
         self.db.close()

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import time
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from omnidex.api.deps import RuntimeDep, TenantDep
@@ -55,7 +56,7 @@ async def search(request: Request, runtime: RuntimeDep, tenant: TenantDep) -> Se
     """
     body, image, audio = await _read_query(request)
     started = time.perf_counter()
-    result = await run_in_threadpool(
+    search = partial(
         runtime.retriever.search,
         tenant,
         body.query,
@@ -65,6 +66,7 @@ async def search(request: Request, runtime: RuntimeDep, tenant: TenantDep) -> Se
         modalities=[str(m) for m in body.modalities],
         doc_ids=body.doc_ids,
     )
+    result = await asyncio.get_running_loop().run_in_executor(runtime.query_executor, search)
     timings = dict(result.timings_ms, total=round((time.perf_counter() - started) * 1000, 3))
     return SearchResponse(
         hits=[HitOut.from_hit(hit) for hit in result.hits],
