@@ -108,10 +108,11 @@ class Pipeline:
             raise IngestError("the uploaded file is missing from the blob store; upload it again")
         report(0.0, "reading")
         sniffed = sniff(path, doc.name)
-        # A previous attempt may have left points; ids are deterministic, but
-        # clearing first also drops items a new parser version no longer makes.
-        self.store.delete_document(doc.tenant, doc.id)
-        self.blobs.delete_derived(doc.id)
+        if doc.attempts > 1:
+            # An interrupted attempt may have left points; ids are deterministic,
+            # but clearing also drops items this attempt might not make again.
+            self.store.delete_document(doc.tenant, doc.id)
+            self.blobs.delete_derived(doc.id)
         return sniffed
 
     def items(self, doc: DocumentRow, path: Path, sniffed: Sniffed) -> Iterator[tuple[Item, float]]:
@@ -208,7 +209,8 @@ class Pipeline:
     ) -> Item:
         """An image item: thumbnail (and, for pictures not stored as files, a copy) saved, OCR read."""
         folder = self.blobs.derived_dir(doc.id)
-        images.save_jpeg(loaded.image, folder / f"{key}.thumb.jpg", images.THUMB_SIDE)
+        small = images.shrunk(loaded.image, images.ENCODE_SIDE)
+        images.save_jpeg(small, folder / f"{key}.thumb.jpg", images.THUMB_SIDE)
         if keep_copy:
             images.save_jpeg(loaded.image, folder / f"{key}.jpg", KEYFRAME_SIDE, quality=90)
         text = ocr_image(loaded.image, timeout=self.ocr_timeout) if self.ocr else ""
@@ -219,7 +221,7 @@ class Pipeline:
             text=text,
             page=page,
             extra={"width": loaded.width, "height": loaded.height, "ocr_text": text},
-            image=images.shrunk(loaded.image, images.ENCODE_SIDE),
+            image=small,
         )
 
     def encode(self, entries: Sequence[tuple[DocumentRow, Sniffed, Item]]) -> list[Point]:

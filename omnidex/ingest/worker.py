@@ -76,7 +76,7 @@ class Worker:
         max_attempts: int = 3,
         worker_id: str | None = None,
         on_indexed: Callable[[int], None] | None = None,
-        group_size: int = 16,
+        group_size: int = 32,
     ) -> None:
         self.db = db
         self.pipeline = pipeline
