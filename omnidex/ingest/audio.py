@@ -75,25 +75,30 @@ def decode_windows(
     from av.audio.resampler import AudioResampler
 
     size, step = int((window + overlap) * SAMPLE_RATE), int(window * SAMPLE_RATE)
-    buffer = np.zeros(0, dtype=np.float32)
-    consumed = 0  # samples before the buffer's first
+    pieces: list[np.ndarray] = []  # joined only once a window's worth has arrived
+    pending = 0
+    consumed = 0  # samples before the first pending one
     try:
         with av.open(str(path)) as container:
             resampler = AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
             for frame in container.decode(audio=0):
                 for out in resampler.resample(frame):
-                    buffer = np.concatenate([buffer, out.to_ndarray().reshape(-1)])
-                while buffer.size >= size:
-                    yield consumed / SAMPLE_RATE, buffer[:size]
-                    buffer, consumed = buffer[step:], consumed + step
-            for out in resampler.resample(None):
-                buffer = np.concatenate([buffer, out.to_ndarray().reshape(-1)])
+                    pieces.append(out.to_ndarray().reshape(-1))
+                    pending += pieces[-1].size
+                if pending >= size:
+                    buffer = np.concatenate(pieces)
+                    while buffer.size >= size:
+                        yield consumed / SAMPLE_RATE, buffer[:size]
+                        buffer, consumed = buffer[step:], consumed + step
+                    pieces, pending = [buffer], buffer.size
+            pieces += [out.to_ndarray().reshape(-1) for out in resampler.resample(None)]
     except av.error.FFmpegError as exc:
         raise CorruptFile(
             f"could not decode this audio, it is damaged or incomplete: {_reason(exc)}"
         ) from exc
-    if buffer.size or not consumed:
-        yield consumed / SAMPLE_RATE, buffer
+    rest = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+    if rest.size or not consumed:
+        yield consumed / SAMPLE_RATE, rest
 
 
 def transcribe_file(path: Path, transcriber: WhisperTranscriber) -> Iterator[SpeechSegment]:
