@@ -121,3 +121,27 @@ def test_long_text_is_split_with_overlap(runtime: Runtime, tmp_path: Path) -> No
     assert row.item_count >= 10
     chunks = [hit.text for hit in _top(runtime, "Sentence mentions the number", 100)]
     assert all(len(chunk) <= 300 for chunk in chunks)
+
+
+@pytest.mark.parametrize(
+    ("name", "pages"),
+    [
+        ("multimodal_test.pptx", [1, 2, 2, 4]),
+        ("multimodal_test.pdf", [1, 2, 3]),
+        ("woods_frost.docx", [None, None]),
+    ],
+)
+def test_external_pictures_inside_documents(
+    runtime: Runtime, external: Path, name: str, pages: list[int | None]
+) -> None:
+    from sqlalchemy import select
+
+    from omnidex.db.models import ItemRow
+
+    row = _index(runtime, external / name)
+    with runtime.db.session() as session:
+        pictures = session.scalars(
+            select(ItemRow).where(ItemRow.doc_id == row.id, ItemRow.kind == "image").order_by(ItemRow.key)
+        ).all()
+    assert [p.page for p in pictures] == pages
+    assert all(runtime.blobs.derived_dir(row.id).joinpath(f"{p.key}.thumb.jpg").is_file() for p in pictures)
