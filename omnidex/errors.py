@@ -91,3 +91,9 @@ class EmptyFile(IngestError):
 
 class CorruptFile(IngestError):
     code = "corrupt_file"
+
+
+def reason(exc: BaseException, limit: int = 300) -> str:
+    """A third-party error as a short phrase for a person: its first line, or its type's name."""
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:limit]

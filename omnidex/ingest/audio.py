@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from omnidex.encoders.asr import SAMPLE_RATE, SpeechSegment, WhisperTranscriber
-from omnidex.errors import CorruptFile, IngestError
+from omnidex.errors import CorruptFile, IngestError, reason
 
 AUDIO_MIMES = {
     "audio/x-wav": "WAV audio",
@@ -64,7 +64,7 @@ def probe_audio(path: Path) -> AudioInfo:
                 duration = float(container.duration or 0) / 1_000_000
             return AudioInfo(duration, stream.codec_context.sample_rate, stream.codec_context.channels)
     except av.error.FFmpegError as exc:
-        raise CorruptFile(f"could not read this audio, it is damaged or incomplete: {_reason(exc)}") from exc
+        raise CorruptFile(f"could not read this audio, it is damaged or incomplete: {reason(exc)}") from exc
 
 
 def decode_windows(
@@ -93,9 +93,7 @@ def decode_windows(
                     pieces, pending = [buffer], buffer.size
             pieces += [out.to_ndarray().reshape(-1) for out in resampler.resample(None)]
     except av.error.FFmpegError as exc:
-        raise CorruptFile(
-            f"could not decode this audio, it is damaged or incomplete: {_reason(exc)}"
-        ) from exc
+        raise CorruptFile(f"could not decode this audio, it is damaged or incomplete: {reason(exc)}") from exc
     rest = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
     if rest.size or not consumed:
         yield consumed / SAMPLE_RATE, rest
@@ -144,7 +142,3 @@ def group_segments(segments: Iterator[SpeechSegment]) -> Iterator[SpeechGroup]:
         last = segment
     if current is not None:
         yield current
-
-
-def _reason(exc: Exception) -> str:
-    return (str(exc).strip() or type(exc).__name__)[:300]

@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from omnidex.errors import CorruptFile, IngestError, MissingExtra
+from omnidex.errors import CorruptFile, IngestError, MissingExtra, reason
 from omnidex.ingest.sniff import describe
 from omnidex.types import Item, ItemKind, Modality
 
@@ -65,7 +65,7 @@ def partition_document(path: Path, mime: str, *, max_chars: int, overlap: int) -
     except (MemoryError, RecursionError) as exc:
         raise CorruptFile(f"this {describe(mime)} is too complex to read ({type(exc).__name__})") from exc
     except Exception as exc:
-        raise CorruptFile(f"could not read this {describe(mime)}: {_reason(exc)}") from exc
+        raise CorruptFile(f"could not read this {describe(mime)}: {reason(exc)}") from exc
     return [_chunk_item(index, chunk) for index, chunk in enumerate(c for c in chunks if c.text.strip())]
 
 
@@ -94,7 +94,7 @@ def check_pdf(path: Path) -> None:
     except IngestError:
         raise
     except Exception as exc:
-        raise CorruptFile(f"could not read this PDF, it is damaged or incomplete: {_reason(exc)}") from exc
+        raise CorruptFile(f"could not read this PDF, it is damaged or incomplete: {reason(exc)}") from exc
 
 
 def _chunk_item(index: int, chunk: Any) -> Item:
@@ -112,8 +112,3 @@ def _chunk_item(index: int, chunk: Any) -> Item:
         page=metadata.page_number,
         extra=extra,
     )
-
-
-def _reason(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:300]

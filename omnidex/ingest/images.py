@@ -37,6 +37,10 @@ class LoadedImage:
     width: int
     height: int
 
+    @classmethod
+    def of(cls, image: Image.Image) -> LoadedImage:
+        return cls(image, image.width, image.height)
+
 
 def load_image(source: Path | bytes, max_pixels: int) -> LoadedImage:
     """Decode an image file or bytes; raises IngestError for bombs, CorruptFile for broken data."""
@@ -59,7 +63,7 @@ def load_image(source: Path | bytes, max_pixels: int) -> LoadedImage:
         raise CorruptFile("could not read this image: the data is not a picture Pillow understands") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise CorruptFile(f"could not read this image, it is damaged or incomplete: {exc}") from exc
-    return LoadedImage(image, image.width, image.height)
+    return LoadedImage.of(image)
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

@@ -130,7 +130,7 @@ class Pipeline:
             info = probe_video(path)
             if info.has_video:
                 share = 0.5 if info.has_audio and self.transcriber else 1.0
-                yield from ((item, share * f) for item, f in self._keyframes(doc, path))
+                yield from ((item, share * f) for item, f in self._keyframes(doc, path, info.duration))
             if info.has_audio and self.transcriber is not None:
                 modality = Modality.VIDEO if info.has_video else Modality.AUDIO
                 done = 0.5 if info.has_video else 0.0
@@ -157,7 +157,7 @@ class Pipeline:
                 loaded = (
                     images.load_image(picture.data, self.max_image_pixels)
                     if picture.data is not None
-                    else images.LoadedImage(images.to_rgb(picture.image), *picture.image.size)  # type: ignore[union-attr,arg-type]
+                    else images.LoadedImage.of(images.to_rgb(picture.image))  # type: ignore[arg-type]
                 )
             except IngestError:
                 continue  # one unreadable picture does not fail its document
@@ -184,11 +184,10 @@ class Pipeline:
     def _no_speech_reason(self, what: str) -> str:
         return f"{what}, and speech recognition is off (OMNIDEX_SPEECH=false or no speech model)"
 
-    def _keyframes(self, doc: DocumentRow, path: Path) -> Iterator[tuple[Item, float]]:
-        info = probe_video(path)
+    def _keyframes(self, doc: DocumentRow, path: Path, duration: float) -> Iterator[tuple[Item, float]]:
         frames = extract_keyframes(path, max_per_minute=self.keyframes_per_minute)
         for index, frame in enumerate(frames):
-            loaded = images.LoadedImage(frame.image, frame.image.width, frame.image.height)
+            loaded = images.LoadedImage.of(frame.image)
             item = self._picture(doc, f"keyframe-{index:05d}", loaded, ItemKind.KEYFRAME, None, True)
             item.modality = Modality.VIDEO
             item.t, item.start, item.end = (
@@ -196,7 +195,7 @@ class Pipeline:
                 round(frame.scene_start, 3),
                 round(frame.scene_end, 3),
             )
-            yield item, (frame.t / info.duration if info.duration else 0.5)
+            yield item, (frame.t / duration if duration else 0.5)
 
     def _picture(
         self,

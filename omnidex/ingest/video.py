@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from omnidex.errors import CorruptFile, IngestError
+from omnidex.errors import CorruptFile, IngestError, reason
 
 VIDEO_MIMES = {
     "video/mp4": "MP4 video",
@@ -65,7 +65,7 @@ def probe_video(path: Path) -> VideoInfo:
                 bool(container.streams.audio),
             )
     except av.error.FFmpegError as exc:
-        raise CorruptFile(f"could not read this video, it is damaged or incomplete: {_reason(exc)}") from exc
+        raise CorruptFile(f"could not read this video, it is damaged or incomplete: {reason(exc)}") from exc
 
 
 def extract_keyframes(
@@ -100,9 +100,7 @@ def extract_keyframes(
             current.scene_end = max(duration, current.t)
             yield current
     except av.error.FFmpegError as exc:
-        raise CorruptFile(
-            f"could not decode this video, it is damaged or incomplete: {_reason(exc)}"
-        ) from exc
+        raise CorruptFile(f"could not decode this video, it is damaged or incomplete: {reason(exc)}") from exc
 
 
 def _probe(frame: Any) -> np.ndarray:
@@ -128,7 +126,3 @@ def _duration(container: object, stream: object) -> float:
     if getattr(container, "duration", None):
         return float(container.duration) / 1_000_000  # type: ignore[attr-defined]
     return 0.0
-
-
-def _reason(exc: Exception) -> str:
-    return (str(exc).strip() or type(exc).__name__)[:300]
