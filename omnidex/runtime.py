@@ -30,6 +30,9 @@ from omnidex.encoders import (
 )
 from omnidex.encoders.asr import WhisperTranscriber
 from omnidex.errors import DataDirLocked
+from omnidex.generation import Generator, make_budget, make_generator
+from omnidex.generation.answer import Answerer
+from omnidex.generation.media import MediaReader
 from omnidex.ingest.ocr import ocr_status
 from omnidex.ingest.pipeline import Pipeline
 from omnidex.ingest.worker import Worker
@@ -123,6 +126,7 @@ class Runtime:
         sparse_encoder: SparseEncoder | None = None,
         image_encoder: ImageEncoder | ClipUnavailable | None = None,
         transcriber: WhisperTranscriber | None = None,
+        generator: Generator | None = None,
     ) -> None:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -147,6 +151,7 @@ class Runtime:
                 log.warning("OCR is off: %s", self.ocr_off)
             image_dim = self.image_encoder.dim if self.image_encoder else DEFAULT_IMAGE_DIM
             self.store = make_store(settings, Schema(text_dim=self.text_encoder.dim, image_dim=image_dim))
+            self.generator = generator or make_generator(settings)
         except BaseException:
             self._release_lock()
             raise
@@ -188,6 +193,15 @@ class Runtime:
             thread_name_prefix="query",
             initializer=set_torch_threads,
             initargs=(1,),
+        )
+        self.answerer = Answerer(
+            self.retriever,
+            self.generator,
+            lambda tenant: MediaReader(self.db, self.blobs, tenant),
+            self.query_executor,
+            make_budget(settings),
+            max_image_pixels=settings.max_image_pixels,
+            max_tokens=settings.generator_max_tokens,
         )
 
     def make_worker(self) -> Worker:

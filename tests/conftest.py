@@ -9,8 +9,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("UNSTRUCTURED_DISABLE_NOTICE", "1")
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -23,6 +24,7 @@ from omnidex.encoders.sparse import Bm25Encoder
 from omnidex.encoders.text import SentenceTransformerEncoder
 from omnidex.runtime import Runtime
 from omnidex.types import DocStatus
+from tests import omni_fakes
 
 EXTERNAL_ENV = "OMNIDEX_EXTERNAL_FIXTURES"
 
@@ -151,6 +153,48 @@ def live_server(runtime: Runtime) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=30)
+
+
+@pytest.fixture
+def omni() -> Iterator[Callable[[str], omni_fakes.FakeOmni]]:
+    """Starts fake Qwen3-Omni servers of a flavor (vllm-omni, dashscope, openai) on localhost."""
+    running: list[omni_fakes.Running] = []
+
+    def start(flavor: str) -> omni_fakes.FakeOmni:
+        running.append(omni_fakes.start(flavor))
+        return running[-1].fake
+
+    yield start
+    for item in running:
+        omni_fakes.stop(item.server, item.thread)
+
+
+@pytest.fixture
+def make_runtime(
+    settings: Settings,
+    text_encoder: SentenceTransformerEncoder,
+    sparse_encoder: Bm25Encoder,
+    transcriber: WhisperTranscriber,
+    tiny_clip: OpenClipEncoder,
+) -> Iterator[Callable[..., Runtime]]:
+    """Runtimes with settings of the test's choosing (one at a time: they share the data dir)."""
+    made: list[Runtime] = []
+
+    def make(**overrides: Any) -> Runtime:
+        made.append(
+            Runtime(
+                settings.model_copy(update=overrides),
+                text_encoder=text_encoder,
+                sparse_encoder=sparse_encoder,
+                image_encoder=tiny_clip,
+                transcriber=transcriber,
+            )
+        )
+        return made[-1]
+
+    yield make
+    for rt in made:
+        rt.close()
 
 
 @pytest.fixture(scope="session")

@@ -186,3 +186,18 @@ def write_audio(path: Path, samples, rate: int = 16_000) -> Path:  # type: ignor
         for packet in stream.encode(None):
             container.mux(packet)
     return path
+
+
+def mux(video: Path, audio: Path, target: Path) -> None:
+    """Copy the streams of a silent video and a narration into one MP4 (PyAV, no re-encode)."""
+    import av
+
+    with av.open(str(video)) as v, av.open(str(audio)) as a, av.open(str(target), "w") as out:
+        streams = {id(v.streams.video[0]): out.add_stream_from_template(v.streams.video[0])}
+        streams[id(a.streams.audio[0])] = out.add_stream_from_template(a.streams.audio[0])
+        for source in (v.streams.video[0], a.streams.audio[0]):
+            for packet in source.container.demux(source):
+                if packet.dts is None:
+                    continue
+                packet.stream = streams[id(source)]
+                out.mux(packet)

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 import omnidex
 from omnidex.api.errors import install_error_handlers
-from omnidex.api.routes import documents, health, info, media, search
+from omnidex.api.routes import answer, chat, documents, health, info, media, search
 from omnidex.config import Settings, get_settings
 from omnidex.runtime import Runtime
 
@@ -40,6 +40,8 @@ def create_app(
             yield
         finally:
             app.state.runtime = None
+            if active.generator is not None:
+                await active.generator.aclose()
             if owned:
                 await run_in_threadpool(active.close)
             else:
@@ -48,13 +50,15 @@ def create_app(
     app = FastAPI(
         title="omnidex",
         version=omnidex.__version__,
-        summary="Multimodal retrieval over Qdrant: upload documents, search them by text.",
+        summary="Multimodal RAG over Qdrant: upload documents, search them, and ask Qwen3-Omni about them.",
         lifespan=lifespan,
     )
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(documents.router)
     app.include_router(search.router)
+    app.include_router(answer.router)
+    app.include_router(chat.router)
     app.include_router(media.router)
     app.include_router(info.router)
     return app

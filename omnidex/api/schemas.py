@@ -114,6 +114,46 @@ class SearchResponse(BaseModel):
     transcript: str | None = Field(None, description="What was heard in the voice question, if any.")
 
 
+class AnswerRequest(SearchRequest):
+    top_k: int | None = Field(  # type: ignore[assignment]
+        None, ge=1, le=MAX_TOP_K, description="Hits to answer from (default OMNIDEX_ANSWER_TOP_K)."
+    )
+    stream: bool = Field(False, description="Server-sent events as the answer is written.")
+    speak: bool = Field(False, description="Also answer in speech (24 kHz PCM16).")
+    voice: str | None = Field(None, max_length=64, description="The speaking voice (default per backend).")
+    language: str | None = Field(None, max_length=64, description="Answer in this language.")
+    temperature: float | None = Field(None, ge=0, le=2)
+    max_tokens: int | None = Field(None, ge=1, le=32768, description="Most tokens in the written answer.")
+
+
+class CitationOut(HitOut):
+    number: int = Field(description="The [n] in the answer.")
+
+
+class NoticeOut(BaseModel):
+    code: str
+    message: str
+
+
+class UsageOut(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class AnswerResponse(BaseModel):
+    answer: str | None = Field(description="The written answer with [n] marks; null without a generator.")
+    citations: list[CitationOut]
+    hits: list[HitOut]
+    notices: list[NoticeOut] = Field(default_factory=list, description="What could not be done, and why.")
+    audio: str | None = Field(None, description="The spoken answer: base64 WAV (16-bit mono).")
+    timings_ms: dict[str, float]
+    usage: UsageOut | None = None
+    transcript: str | None = None
+    image_text: str | None = None
+    error: ErrorDetail | None = Field(None, description="Why there is no answer (HTTP 502).")
+
+
 class Feature(BaseModel):
     enabled: bool
     model: str | None = None
@@ -129,6 +169,8 @@ class InfoResponse(BaseModel):
     visual_search: Feature
     ocr: Feature
     speech: Feature
+    answers: Feature = Field(description="Written answers: the generator backend and its model.")
+    spoken_answers: Feature
     max_upload_bytes: int
 
 

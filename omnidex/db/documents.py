@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from omnidex.db.engine import Database
 from omnidex.db.models import DocumentRow, ItemRow
 from omnidex.errors import NotFound
-from omnidex.types import DocStatus
+from omnidex.types import DocStatus, ItemKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +134,18 @@ def get_item(db: Database, tenant: str, item_id: str) -> tuple[ItemRow, Document
         if item is None or doc is None or doc.tenant != tenant:
             raise NotFound(f"no item {item_id!r}")
         return item, doc
+
+
+def keyframes_between(db: Database, doc_id: str, start: float, end: float) -> list[ItemRow]:
+    """A video's keyframes from ``start`` to ``end`` seconds, in time order."""
+    with db.session() as session:
+        query = (
+            select(ItemRow)
+            .where(ItemRow.doc_id == doc_id, ItemRow.kind == ItemKind.KEYFRAME)
+            .where(ItemRow.t >= start, ItemRow.t <= end)
+            .order_by(ItemRow.t)
+        )
+        return list(session.scalars(query))
 
 
 def delete_document(db: Database, tenant: str, doc_id: str) -> DocumentRow:

@@ -46,11 +46,14 @@ def cut_clip(source: Path, start: float, seconds: float) -> Path:
     return target
 
 
-def cut_audio(source: Path, start: float, seconds: float) -> Path:
+def cut_audio(
+    source: Path, start: float, seconds: float, *, rate: int | None = None, mono: bool = False
+) -> Path:
     """A temporary WAV of exactly ``seconds`` of ``source``'s first audio track from ``start``.
 
     Audio is decoded and cut to the sample, so the clip's length matches the
-    segment; the caller deletes the file.
+    segment; it keeps the track's rate and channels unless ``rate``/``mono``
+    say otherwise. The caller deletes the file.
     """
     import av
     import numpy as np
@@ -61,8 +64,8 @@ def cut_audio(source: Path, start: float, seconds: float) -> Path:
     try:
         with av.open(str(source)) as inp:
             stream = inp.streams.audio[0]
-            rate = stream.codec_context.sample_rate or 16_000
-            layout = "mono" if (stream.codec_context.channels or 1) == 1 else "stereo"
+            rate = rate or stream.codec_context.sample_rate or 16_000
+            layout = "mono" if mono or (stream.codec_context.channels or 1) == 1 else "stereo"
             resampler = AudioResampler(format="s16", layout=layout, rate=rate)
             if start > 1:
                 inp.seek(int((start - 1) * 1_000_000), backward=True)  # container time base: µs

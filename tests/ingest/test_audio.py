@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from omnidex.encoders.asr import SpeechSegment
 from omnidex.ingest.audio import group_segments
 from tests.conftest import search, upload, wait_until_done
-from tests.files import AUDIO_FORMATS, make_video, recording, speak, tone, write_audio
+from tests.files import AUDIO_FORMATS, make_video, mux, recording, speak, tone, write_audio
 
 FOX = "The quick brown fox jumps over the lazy dog near the riverbank."
 GIRAFFE = "The purple giraffe sold seventeen umbrellas at the harbour market on Tuesday."
@@ -134,7 +134,7 @@ def test_narrated_video_has_speech_and_keyframes_in_one_document(
     )
     narration = write_audio(tmp_path / "narration.m4a", recording([(4.5, speak(GIRAFFE))], 8.0))
     narrated = tmp_path / "narrated.mp4"
-    _mux(silent_video, narration, narrated)
+    mux(silent_video, narration, narrated)
     [doc] = upload(visual_client, narrated)
     done = wait_until_done(visual_client, [doc["id"]])[doc["id"]]
     assert done["status"] == "ready", done["error"]
@@ -148,19 +148,6 @@ def test_narrated_video_has_speech_and_keyframes_in_one_document(
     with av.open(io.BytesIO(clip.content)) as container:
         assert container.streams.video
         assert container.streams.audio
-
-
-def _mux(video: Path, audio: Path, target: Path) -> None:
-    """Copy the streams of a silent video and a narration into one MP4 (PyAV, no re-encode)."""
-    with av.open(str(video)) as v, av.open(str(audio)) as a, av.open(str(target), "w") as out:
-        streams = {id(v.streams.video[0]): out.add_stream_from_template(v.streams.video[0])}
-        streams[id(a.streams.audio[0])] = out.add_stream_from_template(a.streams.audio[0])
-        for source in (v.streams.video[0], a.streams.audio[0]):
-            for packet in source.container.demux(source):
-                if packet.dts is None:
-                    continue
-                packet.stream = streams[id(source)]
-                out.mux(packet)
 
 
 def test_segments_are_grouped_at_pauses_and_capped() -> None:

@@ -15,6 +15,7 @@ router = APIRouter(prefix="/v1", tags=["info"])
 def get_info(runtime: RuntimeDep) -> InfoResponse:
     """Models, vector sizes and enabled features."""
     clip = runtime.image_encoder
+    generator = runtime.generator
     return InfoResponse(
         version=omnidex.__version__,
         vector_store="qdrant-server" if runtime.settings.qdrant_url else "qdrant-edge",
@@ -31,6 +32,19 @@ def get_info(runtime: RuntimeDep) -> InfoResponse:
             enabled=runtime.transcriber is not None,
             model=runtime.transcriber.name if runtime.transcriber else None,
             reason=None if runtime.transcriber else "turned off (OMNIDEX_SPEECH=false)",
+        ),
+        answers=Feature(
+            enabled=generator is not None,
+            model=f"{generator.name}: {generator.model}" if generator else None,
+            reason=None if generator else "no generator is configured (OMNIDEX_GENERATOR)",
+        ),
+        spoken_answers=Feature(
+            enabled=bool(generator and generator.speaks),
+            reason=None
+            if generator and generator.speaks
+            else f"the {generator.name} backend answers in text only"
+            if generator
+            else "no generator is configured (OMNIDEX_GENERATOR)",
         ),
         max_upload_bytes=runtime.settings.max_upload_bytes,
     )

@@ -7,7 +7,7 @@ import base64
 import binascii
 import time
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
@@ -19,6 +19,8 @@ from omnidex.api.schemas import ErrorResponse, HitOut, SearchRequest, SearchResp
 from omnidex.errors import InvalidRequest, PayloadTooLarge
 
 router = APIRouter(prefix="/v1", tags=["search"])
+Query = TypeVar("Query", bound=SearchRequest)
+_LIST_FIELDS = {"modalities", "doc_ids"}
 MAX_QUERY_MEDIA_BYTES = 32 * 1024**2
 _FORM_SCHEMA = {
     "type": "object",
@@ -54,7 +56,7 @@ async def search(request: Request, runtime: RuntimeDep, tenant: TenantDep) -> Se
     Send JSON (`image`, `audio` as base64) or a multipart form (`image`, `audio` as files);
     results are fused by RRF in Qdrant.
     """
-    body, image, audio = await _read_query(request)
+    body, image, audio = await read_query(request, SearchRequest)
     started = time.perf_counter()
     search = partial(
         runtime.retriever.search,
@@ -76,8 +78,8 @@ async def search(request: Request, runtime: RuntimeDep, tenant: TenantDep) -> Se
     )
 
 
-async def _read_query(request: Request) -> tuple[SearchRequest, bytes | None, bytes | None]:
-    """The query fields, the picture's bytes and the voice recording's bytes."""
+async def read_query(request: Request, schema: type[Query]) -> tuple[Query, bytes | None, bytes | None]:
+    """The query fields, the picture's bytes and the voice recording's bytes, from JSON or a form."""
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         async with request.form(max_files=2, max_fields=50) as form:
             files = {}
@@ -85,28 +87,26 @@ async def _read_query(request: Request) -> tuple[SearchRequest, bytes | None, by
                 upload = form.get(name)
                 files[name] = await _read_upload(upload) if isinstance(upload, UploadFile) else None
             fields: dict[str, Any] = {
-                "query": form.get("query"),
-                "modalities": form.getlist("modalities"),
-                "doc_ids": form.getlist("doc_ids"),
-                "image": "<file>" if files["image"] else None,
-                "audio": "<file>" if files["audio"] else None,
+                key: form.getlist(key) if key in _LIST_FIELDS else form.get(key)
+                for key in form.keys()  # noqa: SIM118 - a multi-dict
+                if key not in files and form.get(key) != ""
             }
-            if form.get("top_k"):
-                fields["top_k"] = form.get("top_k")
-        return _validate(fields), files["image"], files["audio"]
+            fields["image"] = "<file>" if files["image"] else None
+            fields["audio"] = "<file>" if files["audio"] else None
+        return _validate(schema, fields), files["image"], files["audio"]
     try:
         payload = await request.json()
     except ValueError as exc:
         raise InvalidRequest("the body is not valid JSON") from exc
-    body = _validate(payload)
+    body = _validate(schema, payload)
     image = _decode_base64(body.image, "image") if body.image else None
     audio = _decode_base64(body.audio, "audio") if body.audio else None
     return body, image, audio
 
 
-def _validate(data: Any) -> SearchRequest:
+def _validate(schema: type[Query], data: Any) -> Query:
     try:
-        return SearchRequest.model_validate(data)
+        return schema.model_validate(data)
     except ValidationError as exc:
         raise RequestValidationError(exc.errors()) from exc
 

@@ -1,0 +1,50 @@
+"""Any OpenAI-compatible server, text only — e.g. plain vLLM serving Qwen3-Omni's thinker.
+
+Pictures and sound are left out of the request; their sources still go in
+as words (OCR text, transcripts), so the model can cite them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from omnidex.generation import wire
+from omnidex.generation.base import Delta, GenerationRequest, TextDelta
+from omnidex.generation.vllm_omni import DEFAULT_MODEL
+
+
+class OpenAICompatible:
+    name = "openai"
+    speaks = False
+    sees = False
+
+    def __init__(self, client: wire.ChatClient, model: str | None = None) -> None:
+        self.client = client
+        self.model = model or DEFAULT_MODEL
+
+    def body(self, request: GenerationRequest) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": wire.messages(request.messages, media=False),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if request.temperature is not None:
+            body["temperature"] = request.temperature
+        if request.max_tokens is not None:
+            body["max_tokens"] = request.max_tokens
+        return body
+
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[Delta]:
+        async for chunk in self.client.stream(self.body(request)):
+            found = wire.choices(chunk)
+            if not found and isinstance(chunk.get("usage"), dict):
+                yield wire.usage(chunk["usage"])
+            for choice in found:
+                piece = (choice.get("delta") or {}).get("content")
+                if piece:
+                    yield TextDelta(piece)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()

@@ -1,0 +1,65 @@
+"""Qwen3-Omni served by vLLM-Omni: text and speech in one stream, told apart by ``modality``.
+
+Each audio chunk is a whole WAV file of the newest stretch of speech, riding
+in ``delta.content``; they are decoded one by one, never joined as base64.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from omnidex.generation import wire
+from omnidex.generation.base import AudioDelta, Delta, GenerationRequest, TextDelta
+
+DEFAULT_MODEL = "Qwen/Qwen3-Omni-30B-A3B-Instruct"
+DEFAULT_VOICE = "ethan"
+
+
+class VllmOmni:
+    name = "vllm-omni"
+    speaks = True
+    sees = True
+
+    def __init__(self, client: wire.ChatClient, model: str | None = None, voice: str | None = None) -> None:
+        self.client = client
+        self.model = model or DEFAULT_MODEL
+        self.voice = voice or DEFAULT_VOICE
+
+    def body(self, request: GenerationRequest) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": wire.messages(request.messages),
+            "modalities": (["text"] if request.text else []) + (["audio"] if request.speech else []),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if request.speech:
+            body["speaker"] = (request.voice or self.voice).lower()
+            body["audio"] = {"format": "wav"}
+        if request.language:
+            body["language"] = request.language
+        if request.temperature is not None:
+            body["temperature"] = request.temperature
+        if request.max_tokens is not None:
+            body["max_tokens"] = request.max_tokens
+        return body
+
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[Delta]:
+        async for chunk in self.client.stream(self.body(request)):
+            modality = chunk.get("modality", "text")
+            found = wire.choices(chunk)
+            if not found and isinstance(chunk.get("usage"), dict):
+                yield wire.usage(chunk["usage"])
+            for choice in found:
+                piece = (choice.get("delta") or {}).get("content")
+                if not piece:
+                    continue
+                if modality == "audio":
+                    pcm, rate = wire.wav_frames(wire.decode_base64(piece))
+                    yield AudioDelta(pcm, rate)
+                elif modality == "text":
+                    yield TextDelta(piece)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
