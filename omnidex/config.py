@@ -103,6 +103,9 @@ class Settings(BaseSettings):
         2, ge=0, description="Retries of a generator request that failed before its first byte."
     )
     generator_max_tokens: int = Field(1024, ge=1, description="Most tokens in one answer.")
+    generator_max_speech_tokens: int = Field(
+        4096, ge=1, description="Most speech-codec tokens in a spoken answer (transformers backend)."
+    )
     answer_top_k: int = Field(8, ge=1, le=100, description="Hits retrieved as the context of an answer.")
     context_max_tokens: int = Field(
         6000, ge=100, description="Budget for the context's text (about 4 characters per token)."

@@ -27,6 +27,7 @@ def make_generator(settings: Settings) -> Generator | None:
             device=settings.device,
             voice=settings.generator_voice,
             allow_downloads=settings.allow_downloads,
+            talker_max_new_tokens=settings.generator_max_speech_tokens,
         )
     url = settings.generator_url or (DASHSCOPE_URL if kind == "dashscope" else None)
     if not url:
