@@ -52,6 +52,7 @@ bench: install-test ## the performance harness (see benchmarks/README.md)
 	$(OFFLINE) $(BIN)/python -m benchmarks.text_ingest
 	$(OFFLINE) $(BIN)/python -m benchmarks.visual
 	$(OFFLINE) $(BIN)/python -m benchmarks.audio
+	$(OFFLINE) $(BIN)/python -m benchmarks.answer
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

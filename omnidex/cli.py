@@ -1,4 +1,4 @@
-"""The ``omnidex`` command: serve, worker, ingest, search."""
+"""The ``omnidex`` command: serve, worker, ingest, search, ask."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -26,7 +27,9 @@ if TYPE_CHECKING:
     from omnidex.runtime import Runtime
 
 app = typer.Typer(
-    help="omnidex: multimodal retrieval over Qdrant.", no_args_is_help=True, add_completion=False
+    help="omnidex: multimodal retrieval over Qdrant, with answers from Qwen3-Omni.",
+    no_args_is_help=True,
+    add_completion=False,
 )
 console = Console()
 err_console = Console(stderr=True)
@@ -232,6 +235,97 @@ def search(
         console.print(
             f"[bold]{rank}.[/bold] {hit.source} ({where}) [dim]score {hit.score:.4f}[/dim]\n   {snippet}"
         )
+
+
+@app.command()
+def ask(
+    question: Annotated[str | None, typer.Argument(help="The question, in words.")] = None,
+    image: Annotated[
+        Path | None, typer.Option("--image", exists=True, dir_okay=False, help="Ask about a picture.")
+    ] = None,
+    audio: Annotated[
+        Path | None, typer.Option("--audio", exists=True, dir_okay=False, help="Ask with a voice recording.")
+    ] = None,
+    speak: Annotated[
+        Path | None, typer.Option("--speak", dir_okay=False, help="Also answer aloud, into this WAV file.")
+    ] = None,
+    voice: Annotated[str | None, typer.Option(help="The speaking voice.")] = None,
+    top_k: Annotated[int | None, typer.Option("--top-k", "-k", min=1, max=100)] = None,
+) -> None:
+    """Answer a question from the index with the configured Qwen3-Omni, citing its sources."""
+    import asyncio
+
+    settings = get_settings()
+    _setup_logging(settings)
+    logging.getLogger().setLevel(logging.WARNING)
+    runtime = _runtime(settings)
+    try:
+        code = asyncio.run(_answer(runtime, question, image, audio, speak, voice, top_k))
+    finally:
+        runtime.close()
+    raise typer.Exit(code)
+
+
+async def _answer(
+    runtime: Runtime,
+    question: str | None,
+    image: Path | None,
+    audio: Path | None,
+    speak: Path | None,
+    voice: str | None,
+    top_k: int | None,
+) -> int:
+    """Print the answer as it streams; 0 when answered, 1 when the generator failed, 2 for a bad question."""
+    from omnidex.generation import answer as events
+    from omnidex.generation.wire import wav_file
+
+    ask = events.Ask(
+        query=question,
+        image=image.read_bytes() if image else None,
+        audio=audio.read_bytes() if audio else None,
+        top_k=top_k or runtime.settings.answer_top_k,
+        speak=speak is not None,
+        voice=voice,
+    )
+    pcm, rate, code = bytearray(), 0, 0
+    try:
+        prepared = await runtime.answerer.prepare(runtime.settings.tenant, ask)
+        async for event in runtime.answerer.answer(prepared):
+            if isinstance(event, events.Retrieved) and event.found.transcript:
+                console.print(f"[dim]heard:[/dim] {event.found.transcript}")
+            elif isinstance(event, events.Text):
+                console.print(event.text, end="", markup=False, highlight=False)
+            elif isinstance(event, events.Audio):
+                pcm += event.pcm
+                rate = event.rate
+            elif isinstance(event, events.Notice):
+                err_console.print(f"[yellow]note:[/yellow] {event.message}")
+            elif isinstance(event, events.Failed):
+                err_console.print(f"\n[red]error ({event.part}):[/red] {event.message}")
+                code = 1 if event.part == "answer" else code
+            elif isinstance(event, events.Cited):
+                console.print()
+                for citation in event.citations:
+                    console.print(
+                        f"[bold][{citation.number}][/bold] {citation.hit.source} ({_where(citation.hit)})"
+                    )
+            elif isinstance(event, events.Finished) and event.answer is None:
+                for number, source in enumerate(prepared.context.sources, 1):
+                    console.print(f"[bold]{number}.[/bold] {source.hit.source} ({_where(source.hit)})")
+    except OmnidexError as exc:
+        err_console.print(f"[red]error:[/red] {exc.message}")
+        return 2
+    finally:
+        if runtime.generator is not None:
+            await runtime.generator.aclose()
+    if speak is not None and pcm:
+        speak.write_bytes(wav_file(bytes(pcm), rate))
+        err_console.print(f"[dim]speech: {len(pcm) / 2 / rate:.1f} s written to {speak}[/dim]")
+    return code
+
+
+def _print_source(label: str, hit: Hit) -> None:
+    console.print(f"[bold]{escape(label)}[/bold] {escape(hit.source)} ({_where(hit)})")
 
 
 def _where(hit: Hit) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import wave
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from omnidex.cli import app
 from omnidex.config import Settings, get_settings
 from omnidex.runtime import Runtime
 from tests.files import make_binary, make_pdf
+from tests.omni_fakes import FakeOmni, Script
 
 
 @pytest.fixture
@@ -80,3 +83,34 @@ def test_search_by_image(cli_env: Path, tmp_path: Path) -> None:
     found = runner.invoke(app, ["search", "--image", str(query), "--json", "-k", "1"])
     assert found.exit_code == 0, found.output
     assert json.loads(found.stdout)["hits"][0]["source"] == "b.png"
+
+
+def test_ask_prints_the_cited_answer_and_writes_the_speech(
+    cli_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, omni: Callable[[str], FakeOmni]
+) -> None:
+    runner = CliRunner()
+    pdf = make_pdf(tmp_path / "zoo.pdf", [["The lion puts on sunscreen every morning."]])
+    assert runner.invoke(app, ["ingest", str(pdf)]).exit_code == 0
+
+    no_generator = runner.invoke(app, ["ask", "Who wears sunscreen?"])
+    assert no_generator.exit_code == 0, no_generator.output
+    assert "no generator is configured" in no_generator.output
+    assert "1. zoo.pdf (p. 1)" in no_generator.output
+
+    fake = omni("vllm-omni")
+    fake.script = Script(text="The lion does [1].")
+    monkeypatch.setenv("OMNIDEX_GENERATOR", "vllm-omni")
+    monkeypatch.setenv("OMNIDEX_GENERATOR_URL", fake.url)
+    get_settings.cache_clear()
+    speech = tmp_path / "answer.wav"
+    result = runner.invoke(app, ["ask", "Who wears sunscreen?", "--speak", str(speech)])
+    assert result.exit_code == 0, result.output
+    assert "The lion does [1]." in result.output
+    assert "[1] zoo.pdf (p. 1)" in result.output
+    with wave.open(str(speech)) as reader:
+        assert (reader.getframerate(), reader.getnframes()) == (24_000, 4800)
+
+    fake.script = Script(status=500)
+    failed = runner.invoke(app, ["ask", "Who wears sunscreen?"])
+    assert failed.exit_code == 1
+    assert "HTTP 500" in failed.output

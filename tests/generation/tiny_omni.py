@@ -71,15 +71,17 @@ def _config() -> Any:
 
     thinker = {
         "text_config": _moe(VOCAB),
-        "audio_config": dict(num_mel_bins=128, encoder_layers=1, encoder_attention_heads=2, encoder_ffn_dim=64,
-                             d_model=HIDDEN, output_dim=HIDDEN, downsample_hidden_size=32),
+        "audio_config": dict(num_mel_bins=128, encoder_layers=1, encoder_attention_heads=2,
+                             encoder_ffn_dim=64, d_model=HIDDEN, output_dim=HIDDEN,
+                             downsample_hidden_size=32),
         "vision_config": dict(depth=1, hidden_size=HIDDEN, intermediate_size=64, num_heads=2,
                               out_hidden_size=HIDDEN, deepstack_visual_indexes=[0], patch_size=16),
     }  # fmt: skip
     talker = dict(
         text_config=_moe(3072),
-        code_predictor_config=dict(vocab_size=2048, hidden_size=HIDDEN, intermediate_size=64, num_hidden_layers=1,
-                                   num_attention_heads=2, num_key_value_heads=1, head_dim=16, num_code_groups=4),
+        code_predictor_config=dict(vocab_size=2048, hidden_size=HIDDEN, intermediate_size=64,
+                                   num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1,
+                                   head_dim=16, num_code_groups=4),
         num_code_groups=4, thinker_hidden_size=HIDDEN, accept_hidden_layer=1,
         speaker_id={"ethan": 2302, "chelsie": 2301, "aiden": 2303},
         codec_eos_token_id=2150, codec_nothink_id=2155, codec_think_bos_id=2156, codec_think_eos_id=2157,
