@@ -68,7 +68,7 @@ class Script:
     error_after: int | None = None  # send an error event after this many chunks
     garbage_after: int | None = None  # send a line that is not JSON after this many chunks
     replay: Path | None = None  # serve this transcript verbatim
-    stamp: bool = False  # put perf_counter() of the send in every text delta (benchmarks)
+    stamp: bool = False  # every text delta is "<perf_counter() at its send>;" (benchmarks)
 
 
 @dataclass
@@ -181,7 +181,7 @@ class FakeOmni:
 
     def _pieces(self) -> list[str]:
         if self.script.stamp:
-            return ["@stamp@"] * 20
+            return ["@stamp@;"] * 20
         words = self.script.text.split(" ")
         return [words[0]] + [" " + w for w in words[1:]]
 

@@ -11,18 +11,18 @@ from omnidex.errors import Unavailable
 from omnidex.runtime import Runtime
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime | None = getattr(request.app.state, "runtime", None)
     if runtime is None:
         raise Unavailable("the service is starting up")
     return runtime
 
 
-def get_settings_dep(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Settings:
+async def get_settings_dep(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Settings:
     return runtime.settings
 
 
-def get_tenant(settings: Annotated[Settings, Depends(get_settings_dep)]) -> str:
+async def get_tenant(settings: Annotated[Settings, Depends(get_settings_dep)]) -> str:
     """The caller's tenant; without API keys every caller is the default tenant."""
     return settings.tenant
 

@@ -213,34 +213,38 @@ class _Run:
             temperature=ask.temperature,
             max_tokens=ask.max_tokens or self.max_tokens,
         )
-        tasks = [asyncio.create_task(self._pump(written, "answer"))]
         if ask.speak and not self.generator.speaks:
             yield Notice(
                 "speech_unavailable",
                 f"the {self.generator.name} backend cannot speak, so the answer is in text only",
             )
-        elif ask.speak:
-            spoken = GenerationRequest(
-                context.messages(spoken=True, language=ask.language),
-                text=False,
-                speech=True,
-                voice=ask.voice,
-                language=ask.language,
-                temperature=ask.temperature,
-                max_tokens=ask.max_tokens or self.max_tokens,
-            )
-            tasks.append(asyncio.create_task(self._pump(spoken, "speech")))
+        if not ask.speak or not self.generator.speaks:
+            # One request: relay it in this task, without a queue in between.
+            async with aclosing(self._deltas(written, "answer")) as events:
+                async for event in events:
+                    yield event
+            return
+        spoken = GenerationRequest(
+            context.messages(spoken=True, language=ask.language),
+            text=False,
+            speech=True,
+            voice=ask.voice,
+            language=ask.language,
+            temperature=ask.temperature,
+            max_tokens=ask.max_tokens or self.max_tokens,
+        )
+        tasks = [asyncio.create_task(self._pump(request, part)) for request, part in
+                 ((written, "answer"), (spoken, "speech"))]  # fmt: skip
         running = len(tasks)
         try:
             while running:
-                event = await self.queue.get()
-                if event is None:
-                    running -= 1
-                    continue
-                yield event
-                if isinstance(event, Failed) and event.part == "answer":
-                    self.failed = True
-                    return
+                for ready in self._ready(await self.queue.get()):
+                    if ready is None:
+                        running -= 1
+                        continue
+                    yield ready
+                    if isinstance(ready, Failed) and ready.part == "answer":
+                        return
         finally:
             for task in tasks:
                 task.cancel()
@@ -249,27 +253,50 @@ class _Run:
             with anyio.CancelScope(shield=True):
                 await asyncio.wait(tasks)
 
+    def _ready(self, first: Event | None) -> list[Event | None]:
+        """``first`` and whatever else has arrived, text pieces in a row joined into one.
+
+        A burst of small deltas then goes out as one event instead of a queue of them.
+        """
+        ready: list[Event | None] = [first]
+        while not self.queue.empty():
+            event = self.queue.get_nowait()
+            last = ready[-1]
+            if isinstance(event, Text) and isinstance(last, Text):
+                ready[-1] = Text(last.text + event.text)
+            else:
+                ready.append(event)
+        return ready
+
     async def _pump(self, request: GenerationRequest, part: str) -> None:
+        try:
+            async for event in self._deltas(request, part):
+                self.queue.put_nowait(event)
+        finally:
+            self.queue.put_nowait(None)
+
+    async def _deltas(self, request: GenerationRequest, part: str) -> AsyncGenerator[Event]:
+        """One upstream request as events; a failure ends it with a Failed event."""
         try:
             async for delta in self.generator.stream(request):
                 if isinstance(delta, TextDelta):
                     self.firsts.setdefault("first_token_ms", time.perf_counter())
                     self.text.append(delta.text)
-                    self.queue.put_nowait(Text(delta.text))
+                    yield Text(delta.text)
                 elif isinstance(delta, AudioDelta):
                     self.firsts.setdefault("first_audio_ms", time.perf_counter())
-                    self.queue.put_nowait(Audio(delta.pcm, delta.rate))
+                    yield Audio(delta.pcm, delta.rate)
                 elif part == "answer":
                     self.usage = delta
         except OmnidexError as exc:
             if not isinstance(exc, GeneratorError):
                 log.warning("the %s failed: %s", part, exc.message)
-            self.queue.put_nowait(Failed(exc.code, exc.message, part))
+            self.failed = self.failed or part == "answer"
+            yield Failed(exc.code, exc.message, part)
         except Exception as exc:
             log.exception("the %s failed", part)
-            self.queue.put_nowait(Failed("generator_failed", f"the {part} failed: {exc}", part))
-        finally:
-            self.queue.put_nowait(None)
+            self.failed = self.failed or part == "answer"
+            yield Failed("generator_failed", f"the {part} failed: {exc}", part)
 
 
 def _ms(seconds: float) -> float:

@@ -65,16 +65,18 @@ class ChatClient:
         response = await self._open(body)
         try:
             event = None
-            async for line in response.aiter_lines():
+            done = False
+            async for line in _lines(response):
                 if time.monotonic() > deadline:
                     raise GeneratorTimeout(f"the generator took longer than {self.total_timeout:g} s")
                 if line.startswith("event:"):
                     event = line[6:].strip()
-                if not line.startswith("data:"):
-                    continue
+                if done or not line.startswith("data:"):
+                    continue  # read to the end, so that the connection can be reused
                 data = line[5:].strip()
                 if data == "[DONE]":
-                    return
+                    done = True
+                    continue
                 chunk = _json(data)
                 if event == "error" or "error" in chunk or chunk.get("object") == "error":
                     raise GeneratorError(f"the generator failed mid-answer: {error_message(chunk)}")
@@ -115,6 +117,18 @@ class ChatClient:
         http, self._http = self._http, None
         if http is not None:
             await http.aclose()
+
+
+async def _lines(response: httpx.Response) -> AsyncIterator[str]:
+    """The body's lines as they arrive (SSE is UTF-8; a lone CR is not a line break here)."""
+    pending = b""
+    async for data in response.aiter_bytes():
+        pending += data
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            yield line.rstrip(b"\r").decode("utf-8", "replace")
+    if pending:
+        yield pending.decode("utf-8", "replace")
 
 
 async def _read_error(response: httpx.Response) -> bytes:
