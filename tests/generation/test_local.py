@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import torch
 from fastapi.testclient import TestClient
 
 from omnidex.api.app import create_app
@@ -80,7 +79,6 @@ def test_text_from_pictures_and_sound(local: LocalQwenOmni) -> None:
 
 
 def test_speech_is_a_24khz_waveform(local: LocalQwenOmni) -> None:
-    torch.manual_seed(0)
     request = GenerationRequest(mixed_question(), text=False, speech=True, voice="Chelsie", max_tokens=4)
     deltas = run(local, request)
     audio = [d for d in deltas if isinstance(d, AudioDelta)]
@@ -106,14 +104,12 @@ def test_answers_through_the_api(
         generator_max_speech_tokens=12,
     )
     assert isinstance(rt.generator, LocalQwenOmni)
-    torch.manual_seed(0)  # random weights: some samples of the talker are NaN; this one is not
     with TestClient(create_app(runtime=rt, workers=0)) as client:
         response = client.post("/v1/answer", json={"query": "lions", "stream": True, "speak": True})
         events = [
             (block.split("\n")[0][7:], json.loads(block.split("data: ", 1)[1]))
             for block in response.text.strip().split("\n\n")
         ]
-        torch.manual_seed(0)
         body = client.post("/v1/answer", json={"query": "lions", "speak": True}).json()
     names = [name for name, _ in events]
     assert names[0] == "retrieval"

@@ -119,6 +119,10 @@ def build(folder: Path) -> Path:
     )
     torch.manual_seed(0)
     model = Qwen3OmniMoeForConditionalGeneration(_config())
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():
+            if ".experts." in name:  # transformers leaves the talker's fused experts uninitialised
+                parameter.normal_(0.0, 0.02)
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
     return folder
