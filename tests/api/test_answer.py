@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from omnidex.api.app import create_app
 from omnidex.runtime import Runtime
 from tests.conftest import upload, wait_until_done
-from tests.files import make_pdf
+from tests.files import make_pdf, make_picture, speak, write_audio
 from tests.omni_fakes import FakeOmni, Script, serve, stop
 
 Start = Callable[[str], FakeOmni]
@@ -186,3 +186,26 @@ def test_a_client_that_leaves_cancels_the_upstream_request(
         assert fake.finished == 0
     finally:
         stop(server, thread)
+
+
+def test_a_spoken_question_with_a_picture_goes_to_the_model_natively(
+    omni: Start, make_runtime: MakeRuntime, zoo_pdf: Path, tmp_path: Path
+) -> None:
+    fake = omni("vllm-omni")
+    question = write_audio(tmp_path / "question.wav", speak("Who is wearing the sunscreen?"))
+    picture = io.BytesIO()
+    make_picture("LION").save(picture, format="PNG")
+    with ready_client(make_runtime(generator="vllm-omni", generator_url=fake.url), zoo_pdf) as client:
+        files = {"audio": ("question.wav", question.read_bytes()), "image": ("lion.png", picture.getvalue())}
+        response = client.post("/v1/answer", files=files, data={"top_k": "3"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    heard = body["transcript"]
+    assert heard
+    assert body["hits"][0]["source"] == "zoo.pdf"
+    parts = fake.requests[0]["messages"][-1]["content"]
+    kinds = [p["type"] for p in parts]
+    assert kinds[-4:] == ["text", "image_url", "input_audio", "text"]  # question, picture, voice, transcript
+    assert parts[-1]["text"] == f"(The question was asked aloud; it was heard as: {heard})"
+    with wave.open(io.BytesIO(base64.b64decode(parts[-2]["input_audio"]["data"]))) as reader:
+        assert reader.getframerate() == 16_000
