@@ -3,8 +3,8 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 APT_PACKAGES := libmagic1 tesseract-ocr
-# espeak-ng speaks the test recordings.
-TEST_APT_PACKAGES := espeak-ng
+# espeak-ng speaks the test recordings; the UI tests drive Debian's Chromium.
+TEST_APT_PACKAGES := espeak-ng chromium
 OFFLINE := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 UNSTRUCTURED_DISABLE_NOTICE=1
 
 .PHONY: serve test install install-test system-deps lint typecheck pytest bench clean

@@ -7,11 +7,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 import omnidex
 from omnidex.api.errors import install_error_handlers
-from omnidex.api.routes import answer, chat, documents, health, info, media, search
+from omnidex.api.routes import answer, chat, documents, health, info, media, search, web
 from omnidex.config import Settings, get_settings
 from omnidex.runtime import Runtime
 
@@ -61,6 +62,8 @@ def create_app(
     app.include_router(chat.router)
     app.include_router(media.router)
     app.include_router(info.router)
+    app.include_router(web.router)
+    app.mount("/ui", StaticFiles(directory=web.ASSETS), name="ui")
     return app
 
 

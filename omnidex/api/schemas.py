@@ -107,6 +107,10 @@ class HitOut(BaseModel):
         return cls.model_validate(hit, from_attributes=True)
 
 
+class ItemList(BaseModel):
+    items: list[HitOut] = Field(description="The document's items, shaped like hits (score 0).")
+
+
 class SearchResponse(BaseModel):
     hits: list[HitOut]
     timings_ms: dict[str, float]

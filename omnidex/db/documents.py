@@ -136,6 +136,18 @@ def get_item(db: Database, tenant: str, item_id: str) -> tuple[ItemRow, Document
         return item, doc
 
 
+def list_items(db: Database, tenant: str, doc_id: str) -> tuple[DocumentRow, list[ItemRow]]:
+    """A document and its items in reading order: by page, then by time."""
+    with db.session() as session:
+        doc = session.get(DocumentRow, doc_id)
+        if doc is None or doc.tenant != tenant:
+            raise NotFound(f"no document {doc_id!r}")
+        query = select(ItemRow).where(ItemRow.doc_id == doc_id)
+        rows = list(session.scalars(query))
+    rows.sort(key=lambda row: (row.page or 0, row.start or row.t or 0.0, row.key))
+    return doc, rows
+
+
 def keyframes_between(db: Database, doc_id: str, start: float, end: float) -> list[ItemRow]:
     """A video's keyframes from ``start`` to ``end`` seconds, in time order."""
     with db.session() as session:

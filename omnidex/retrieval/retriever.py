@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from omnidex.db.models import ItemRow
 from omnidex.encoders import ImageEncoder, SparseEncoder, TextEncoder
 from omnidex.encoders.asr import WhisperTranscriber
 from omnidex.errors import IngestError, InvalidRequest
@@ -161,6 +162,23 @@ def to_hit(point: ScoredPoint) -> Hit:
         else source_url(doc_id, str(payload.get("mime", "")), page),
         thumbnail_url=f"/v1/media/{point.id}?thumb=1" if pictured else None,
     )
+
+
+def item_hit(item: ItemRow, mime: str | None, source: str) -> Hit:
+    """A stored item shown like a hit (score 0), for browsing a document."""
+    payload = {
+        "doc_id": item.doc_id,
+        "kind": item.kind,
+        "modality": item.modality,
+        "page": item.page,
+        "start": item.start,
+        "end": item.end,
+        "t": item.t,
+        "text": item.text,
+        "mime": mime or "",
+        "source": source,
+    }
+    return to_hit(ScoredPoint(item.id, 0.0, payload))
 
 
 def source_url(doc_id: str, mime: str, page: int | None) -> str:

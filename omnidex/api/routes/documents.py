@@ -11,12 +11,21 @@ from fastapi.responses import FileResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from omnidex.api.deps import RuntimeDep, TenantDep
-from omnidex.api.schemas import DocumentList, DocumentOut, ErrorResponse, UploadedDocument, UploadResponse
+from omnidex.api.schemas import (
+    DocumentList,
+    DocumentOut,
+    ErrorResponse,
+    HitOut,
+    ItemList,
+    UploadedDocument,
+    UploadResponse,
+)
 from omnidex.api.sse import SSE_HEADERS, sse_comment, sse_event
 from omnidex.api.uploads import UploadedFile, receive_files
 from omnidex.db import documents
 from omnidex.errors import NotFound
 from omnidex.ingest.intake import register_upload, remove_document
+from omnidex.retrieval.retriever import item_hit
 from omnidex.runtime import Runtime
 from omnidex.types import DocStatus
 
@@ -79,6 +88,13 @@ def list_documents(
 def get_document(doc_id: str, runtime: RuntimeDep, tenant: TenantDep) -> DocumentOut:
     """Status, progress, error and item counts by modality of one document."""
     return _document_out(runtime, tenant, doc_id)
+
+
+@router.get("/{doc_id}/items", response_model=ItemList, responses=ERRORS)
+def list_document_items(doc_id: str, runtime: RuntimeDep, tenant: TenantDep) -> ItemList:
+    """What the document was indexed as: chunks with pages, pictures, keyframes, speech segments."""
+    doc, rows = documents.list_items(runtime.db, tenant, doc_id)
+    return ItemList(items=[HitOut.from_hit(item_hit(row, doc.mime, doc.name)) for row in rows])
 
 
 @router.delete("/{doc_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS)

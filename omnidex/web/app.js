@@ -1,0 +1,545 @@
+// omnidex web UI: upload, library, search and ask, on the REST API of the same server.
+
+const $ = (selector, root = document) => root.querySelector(selector);
+const el = (tag, props = {}, ...children) => {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === "class") node.className = value;
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (value !== undefined && value !== null && value !== false) node.setAttribute(key, value);
+  }
+  node.append(...children.filter((child) => child !== null && child !== undefined));
+  return node;
+};
+
+const PANELS = ["ask", "search", "library", "upload"];
+const state = { info: null, panel: null };
+
+// ---------- panels ----------
+
+function show(panel) {
+  state.panel = panel;
+  for (const button of document.querySelectorAll("nav button")) {
+    const current = button.dataset.panel === panel;
+    if (current) button.setAttribute("aria-current", "page");
+    else button.removeAttribute("aria-current");
+    $(`#panel-${button.dataset.panel}`).hidden = !current;
+  }
+  if (panel === "library") loadLibrary();
+  if (panel === "search") loadDocumentChoices();
+  if (location.hash !== `#${panel}`) history.replaceState(null, "", `#${panel}`);
+}
+
+// ---------- status ----------
+
+async function loadStatus() {
+  const list = $("#status");
+  try {
+    const [info, ready] = await Promise.all([api("/v1/info"), fetch("/readyz")]);
+    state.info = info;
+    const features = [
+      ["Text search", info.text],
+      ["Visual search", info.visual_search],
+      ["Speech", info.speech],
+      ["Answers", info.answers],
+      ["Spoken answers", info.spoken_answers],
+    ];
+    list.replaceChildren(
+      el("li", { class: ready.ok ? "on" : "off" }, ready.ok ? "Ready" : "Starting"),
+      ...features.map(([name, feature]) =>
+        el("li", { class: feature.enabled ? "on" : "off", title: feature.reason || feature.model || "" },
+          `${name}: ${feature.enabled ? "on" : "off"}`)),
+    );
+  } catch (error) {
+    list.replaceChildren(el("li", { class: "off" }, `Server unreachable: ${error.message}`));
+  }
+}
+
+// ---------- helpers ----------
+
+async function api(path, options = {}) {
+  const response = await fetch(path, options);
+  if (!response.ok) throw new Error(await errorText(response));
+  return response.status === 204 ? null : response.json();
+}
+
+async function errorText(response) {
+  try {
+    const body = await response.json();
+    return body.error?.message || `HTTP ${response.status}`;
+  } catch {
+    return `HTTP ${response.status}`;
+  }
+}
+
+function size(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ["KB", "MB", "GB", "TB"];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1; }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+function clock(seconds) {
+  const whole = Math.floor(seconds || 0);
+  const hours = Math.floor(whole / 3600);
+  const minutes = Math.floor((whole % 3600) / 60);
+  const secs = String(whole % 60).padStart(2, "0");
+  return hours ? `${hours}:${String(minutes).padStart(2, "0")}:${secs}` : `${minutes}:${secs}`;
+}
+
+function kindOf(mime) {
+  if (!mime) return "document";
+  for (const kind of ["image", "audio", "video"]) if (mime.startsWith(`${kind}/`)) return kind;
+  return "document";
+}
+
+const KINDS = { document: "doc", text: "doc", image: "image", audio: "audio", video: "video" };
+const badge = (kind) => el("span", { class: `badge ${kind}` }, KINDS[kind] || kind);
+
+function fileUrl(hit) {
+  return `/v1/documents/${hit.doc_id}/file`;
+}
+
+function highlighted(text, query) {
+  const words = (query || "").toLowerCase().match(/[\p{L}\p{N}]{3,}/gu) || [];
+  const paragraph = el("p");
+  if (!words.length) { paragraph.textContent = text; return paragraph; }
+  const pattern = new RegExp(`(${words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})`, "giu");
+  for (const [index, piece] of text.split(pattern).entries()) {
+    paragraph.append(index % 2 ? el("mark", {}, piece) : piece);
+  }
+  return paragraph;
+}
+
+function where(hit) {
+  if (hit.page) return `page ${hit.page}`;
+  if (hit.t !== null && hit.t !== undefined) return `at ${clock(hit.t)}`;
+  if (hit.start !== null && hit.start !== undefined) return `${clock(hit.start)}–${clock(hit.end)}`;
+  return "";
+}
+
+// One hit, shown the way it is best seen.
+function hitCard(hit, { query = "", number = null } = {}) {
+  const label = number ? `[${number}]` : null;
+  const card = el("li", { class: "hit", id: number ? `src-${number}` : null, tabindex: number ? "-1" : null,
+    dataset: { kind: hit.kind, modality: hit.modality } });
+  card.append(el("header", {},
+    label ? el("span", { class: "number" }, label) : null,
+    badge(hit.modality),
+    el("span", { class: "source" }, hit.source),
+    el("span", {}, where(hit)),
+    hit.score ? el("span", {}, `score ${hit.score.toFixed(3)}`) : null,
+    el("a", { href: hit.modality === "text" ? hit.media_url : fileUrl(hit), target: "_blank", rel: "noopener" },
+      `Open ${hit.source}`),
+  ));
+  const start = hit.start ?? hit.t ?? 0;
+  if (hit.kind === "image" || hit.kind === "keyframe") {
+    const alt = `Picture from ${hit.source}${hit.t !== null ? ` at ${clock(hit.t)}` : ""}`;
+    card.append(el("button", { type: "button", class: "thumb", "aria-label": `Enlarge: ${alt}`,
+      onclick: () => enlarge(hit.media_url, alt) }, el("img", { src: hit.thumbnail_url, alt, loading: "lazy" })));
+  }
+  if (hit.modality === "video") {
+    card.append(player("video", hit, start));
+  } else if (hit.modality === "audio") {
+    card.append(player("audio", hit, start));
+  }
+  if (hit.text) card.append(highlighted(hit.text.slice(0, 600), query));
+  return card;
+}
+
+function player(tag, hit, start) {
+  const media = el(tag, { controls: "", preload: "metadata", src: fileUrl(hit),
+    "aria-label": `${hit.source} from ${clock(start)}`, dataset: { start: String(start) } });
+  media.addEventListener("loadedmetadata", () => { media.currentTime = start; }, { once: true });
+  return media;
+}
+
+function enlarge(url, alt) {
+  const dialog = $("#viewer");
+  $("#viewer-image").src = url;
+  $("#viewer-image").alt = alt;
+  dialog.showModal();
+}
+
+// ---------- search ----------
+
+let recorded = null;
+
+async function search(event) {
+  event.preventDefault();
+  const notice = $("#search-notice");
+  notice.hidden = true;
+  const form = new FormData();
+  const query = $("#search-query").value.trim();
+  const image = $("#search-image").files[0];
+  const audio = $("#search-audio").files[0] || recorded;
+  if (!query && !image && !audio) {
+    notice.textContent = "Type some words, pick a picture, or record a question.";
+    notice.hidden = false;
+    return;
+  }
+  if (query) form.append("query", query);
+  if (image) form.append("image", image);
+  if (audio) form.append("audio", audio, audio.name || "question.webm");
+  for (const box of document.querySelectorAll("input[name=modality]:checked")) form.append("modalities", box.value);
+  if ($("#search-doc").value) form.append("doc_ids", $("#search-doc").value);
+  form.append("top_k", "20");
+  const results = $("#results");
+  results.replaceChildren();
+  results.setAttribute("aria-busy", "true");
+  try {
+    const found = await api("/v1/search", { method: "POST", body: form });
+    const heard = found.transcript ? `Heard: “${found.transcript}”. ` : "";
+    results.replaceChildren(...found.hits.map((hit) => hitCard(hit, { query: `${query} ${found.transcript || ""}` })));
+    if (!found.hits.length || heard) {
+      notice.textContent = heard + (found.hits.length ? "" : "Nothing found.");
+      notice.hidden = false;
+    }
+  } catch (error) {
+    notice.textContent = error.message;
+    notice.hidden = false;
+  } finally {
+    results.setAttribute("aria-busy", "false");
+  }
+}
+
+async function toggleRecording() {
+  const button = $("#record");
+  if (button.recorder) { button.recorder.stop(); return; }
+  try {
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+    const recorder = new MediaRecorder(stream);
+    const pieces = [];
+    recorder.ondataavailable = (e) => pieces.push(e.data);
+    recorder.onstop = () => {
+      stream.getTracks().forEach((track) => track.stop());
+      recorded = new File(pieces, "question.webm", { type: recorder.mimeType || "audio/webm" });
+      button.recorder = null;
+      button.setAttribute("aria-pressed", "false");
+      button.textContent = "Record a question";
+      $("#search-media").textContent = `Recorded ${size(recorded.size)}; it will be used as the question.`;
+    };
+    recorder.start();
+    button.recorder = recorder;
+    button.setAttribute("aria-pressed", "true");
+    button.textContent = "Stop recording";
+  } catch (error) {
+    $("#search-media").textContent = `No microphone: ${error.message}`;
+  }
+}
+
+async function loadDocumentChoices() {
+  try {
+    const { documents } = await api("/v1/documents?status=ready&limit=1000");
+    const select = $("#search-doc");
+    const chosen = select.value;
+    select.replaceChildren(el("option", { value: "" }, "all documents"),
+      ...documents.map((doc) => el("option", { value: doc.id }, doc.name)));
+    select.value = chosen;
+  } catch { /* the status header reports an unreachable server */ }
+}
+
+// ---------- ask ----------
+
+async function ask(event) {
+  event.preventDefault();
+  const question = $("#ask-query").value.trim();
+  if (!question) return;
+  const answer = $("#answer");
+  const notice = $("#ask-notice");
+  const sources = $("#ask-sources");
+  const speak = $("#ask-speak").checked;
+  answer.hidden = false;
+  answer.textContent = "";
+  answer.dataset.audioChunks = "0";
+  answer.setAttribute("aria-busy", "true");
+  notice.hidden = true;
+  sources.replaceChildren();
+  $("#sources-title").hidden = true;
+  const speaker = speak ? new Speaker() : null;
+  let text = "";
+  let hits = [];
+  try {
+    const response = await fetch("/v1/answer", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: question, stream: true, speak }),
+    });
+    if (!response.ok) throw new Error(await errorText(response));
+    for await (const [name, data] of events(response)) {
+      if (name === "retrieval") {
+        hits = data.hits;
+        $("#sources-title").hidden = !hits.length;
+        sources.replaceChildren(...hits.map((hit, i) => hitCard(hit, { query: question, number: i + 1 })));
+      } else if (name === "text") {
+        text += data.text;
+        answer.textContent = text;
+      } else if (name === "audio") {
+        speaker?.play(data.data, data.sample_rate);
+        answer.dataset.audioChunks = String(Number(answer.dataset.audioChunks) + 1);
+      } else if (name === "notice" || name === "error") {
+        notice.textContent = data.message;
+        notice.hidden = false;
+      } else if (name === "citations") {
+        renderCited(answer, text, data.citations);
+      }
+    }
+    if (!text) answer.hidden = true;
+  } catch (error) {
+    notice.textContent = error.message;
+    notice.hidden = false;
+  } finally {
+    answer.setAttribute("aria-busy", "false");
+  }
+}
+
+// Server-sent events from a fetch() body: [name, data] pairs.
+async function* events(response) {
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value;
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      let name = "message";
+      const data = [];
+      for (const line of block.split("\n")) {
+        if (line.startsWith("event: ")) name = line.slice(7);
+        else if (line.startsWith("data: ")) data.push(line.slice(6));
+      }
+      if (data.length) yield [name, JSON.parse(data.join("\n"))];
+    }
+  }
+}
+
+// The answer with each [n] as a link to its source.
+function renderCited(answer, text, citations) {
+  const known = new Map(citations.map((c) => [c.number, c]));
+  answer.replaceChildren();
+  for (const [index, piece] of text.split(/(\[\d+\])/).entries()) {
+    const number = index % 2 ? Number(piece.slice(1, -1)) : null;
+    const hit = number && known.get(number);
+    if (!hit) { answer.append(piece); continue; }
+    answer.append(el("a", { class: "cite", href: `#src-${number}`, "aria-label": `Source ${number}: ${hit.source} ${where(hit)}`,
+      onclick: (event) => { event.preventDefault(); openSource(number); } }, piece));
+  }
+}
+
+function openSource(number) {
+  const card = $(`#src-${number}`);
+  if (!card) return;
+  for (const other of document.querySelectorAll(".hit.highlight")) other.classList.remove("highlight");
+  card.classList.add("highlight");
+  card.scrollIntoView({ block: "center" });
+  card.focus();
+  const media = $("audio, video", card);
+  if (media) {
+    media.currentTime = Number(media.dataset.start || 0);
+    media.play().catch(() => {});
+  }
+}
+
+// Plays 24 kHz PCM16 chunks back to back as they arrive.
+class Speaker {
+  constructor() {
+    this.context = new AudioContext();
+    this.next = 0;
+  }
+
+  play(base64, rate) {
+    const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+    const samples = new Int16Array(bytes.buffer, 0, Math.floor(bytes.length / 2));
+    if (!samples.length) return;
+    const buffer = this.context.createBuffer(1, samples.length, rate);
+    const channel = buffer.getChannelData(0);
+    for (let i = 0; i < samples.length; i += 1) channel[i] = samples[i] / 32768;
+    const source = this.context.createBufferSource();
+    source.buffer = buffer;
+    source.connect(this.context.destination);
+    this.next = Math.max(this.next, this.context.currentTime);
+    source.start(this.next);
+    this.next += buffer.duration;
+  }
+}
+
+// ---------- library ----------
+
+async function loadLibrary() {
+  const list = $("#library");
+  const status = $("#filter-status").value;
+  const type = $("#filter-type").value;
+  try {
+    const { documents } = await api(`/v1/documents?limit=1000${status ? `&status=${status}` : ""}`);
+    const shown = documents.filter((doc) => !type || kindOf(doc.mime) === type);
+    list.replaceChildren(...shown.map(docRow));
+    if (!shown.length) list.append(el("li", { class: "muted" }, "No documents here yet."));
+  } catch (error) {
+    list.replaceChildren(el("li", { class: "error" }, error.message));
+  }
+}
+
+function docRow(doc) {
+  const kind = kindOf(doc.mime);
+  const counts = Object.entries(doc.items_by_modality).map(([m, n]) => `${n} ${m}`).join(", ");
+  const added = new Date(doc.created_at).toLocaleString();
+  return el("li", { class: "doc", dataset: { id: doc.id, status: doc.status } },
+    badge(kind),
+    el("button", { type: "button", class: "name", "aria-label": `Open ${doc.name}`, onclick: () => openDocument(doc) }, doc.name),
+    el("span", { class: "actions" },
+      el("button", { type: "button", class: "danger", "aria-label": `Delete ${doc.name}`, onclick: () => remove(doc) }, "Delete")),
+    el("span", { class: "meta" }, `${size(doc.size)} · ${doc.status}${counts ? ` · ${counts}` : ""} · added ${added}`),
+    doc.error ? el("span", { class: "reason error" }, doc.error.message) : null,
+  );
+}
+
+async function openDocument(doc) {
+  const detail = $("#doc-detail");
+  detail.hidden = false;
+  $("#doc-title").textContent = doc.name;
+  const list = $("#doc-items");
+  try {
+    const { items } = await api(`/v1/documents/${doc.id}/items`);
+    list.replaceChildren(...items.map((item) => hitCard(item)));
+    if (!items.length) list.append(el("li", { class: "muted" }, doc.error ? doc.error.message : "Nothing indexed yet."));
+  } catch (error) {
+    list.replaceChildren(el("li", { class: "error" }, error.message));
+  }
+  detail.scrollIntoView({ block: "start" });
+}
+
+async function remove(doc) {
+  if (!confirm(`Delete “${doc.name}” and everything found in it?`)) return;
+  try {
+    await api(`/v1/documents/${doc.id}`, { method: "DELETE" });
+    $("#doc-detail").hidden = true;
+    await loadLibrary();
+  } catch (error) {
+    alert(error.message);
+  }
+}
+
+// ---------- upload ----------
+
+function uploadAll(files) {
+  for (const file of files) upload(file);
+}
+
+function upload(file) {
+  const bar = el("progress", { max: "100", value: "0", "aria-label": `Uploading ${file.name}` });
+  const stateText = el("span", { class: "state" }, "uploading");
+  const row = el("li", { class: "upload", dataset: { name: file.name } },
+    el("strong", {}, file.name), el("span", { class: "muted" }, size(file.size)), bar, stateText);
+  $("#uploads").prepend(row);
+  const finish = (status, message) => {
+    row.classList.add(status);
+    row.dataset.status = status;
+    stateText.textContent = message;
+    bar.value = 100;
+  };
+  const limit = state.info?.max_upload_bytes;
+  if (limit && file.size > limit) {
+    finish("failed", `refused: ${size(file.size)} is over the ${size(limit)} upload limit`);
+    return;
+  }
+  if (file.size === 0) {
+    finish("failed", "refused: the file is empty");
+    return;
+  }
+  const form = new FormData();
+  form.append("files", file, file.name);
+  const request = new XMLHttpRequest();
+  request.open("POST", "/v1/documents");
+  request.upload.onprogress = (event) => {
+    if (event.lengthComputable) bar.value = Math.round((event.loaded / event.total) * 100);
+  };
+  request.onerror = () => finish("failed", "the upload was interrupted");
+  request.onload = () => {
+    let body = {};
+    try { body = JSON.parse(request.responseText); } catch { /* not JSON */ }
+    if (request.status !== 202) {
+      finish("failed", body.error?.message || `refused (HTTP ${request.status})`);
+      return;
+    }
+    const [doc] = body.documents;
+    row.dataset.id = doc.id;
+    bar.value = 0;
+    bar.setAttribute("aria-label", `Indexing ${file.name}`);
+    stateText.textContent = doc.duplicate ? "already uploaded; indexing state:" : "queued";
+    follow(doc.id, bar, stateText, finish);
+  };
+  request.send(form);
+}
+
+function follow(id, bar, stateText, finish) {
+  const source = new EventSource(`/v1/documents/${id}/events`);
+  source.addEventListener("progress", (event) => {
+    const doc = JSON.parse(event.data);
+    bar.value = Math.round(doc.progress * 100);
+    stateText.textContent = `${doc.status}${doc.stage ? `: ${doc.stage}` : ""}`;
+  });
+  source.addEventListener("ready", (event) => {
+    const doc = JSON.parse(event.data);
+    const counts = Object.entries(doc.items_by_modality).map(([m, n]) => `${n} ${m}`).join(", ");
+    finish("ready", `ready${counts ? `: ${counts}` : ""}`);
+    source.close();
+  });
+  source.addEventListener("failed", (event) => {
+    const doc = JSON.parse(event.data);
+    finish("failed", `failed: ${doc.error?.message || "unknown reason"}`);
+    source.close();
+  });
+  source.addEventListener("deleted", () => { finish("failed", "deleted"); source.close(); });
+  source.onerror = () => {
+    if (source.readyState === EventSource.CLOSED) finish("failed", "lost contact with the server");
+  };
+}
+
+// ---------- wiring ----------
+
+function wire() {
+  for (const button of document.querySelectorAll("nav button")) {
+    button.addEventListener("click", () => show(button.dataset.panel));
+  }
+  $("#search-form").addEventListener("submit", search);
+  $("#record").addEventListener("click", toggleRecording);
+  if (!window.MediaRecorder || !navigator.mediaDevices) $("#record").hidden = true;
+  for (const id of ["#search-image", "#search-audio"]) {
+    $(id).addEventListener("change", () => {
+      const names = [$("#search-image").files[0]?.name, $("#search-audio").files[0]?.name].filter(Boolean);
+      $("#search-media").textContent = names.length ? `Searching with ${names.join(" and ")}.` : "";
+    });
+  }
+  $("#ask-form").addEventListener("submit", ask);
+  $("#ask-query").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); $("#ask-form").requestSubmit(); }
+  });
+  $("#filter-type").addEventListener("change", loadLibrary);
+  $("#filter-status").addEventListener("change", loadLibrary);
+  $("#refresh").addEventListener("click", loadLibrary);
+  const input = $("#upload-input");
+  input.addEventListener("change", () => { uploadAll(input.files); input.value = ""; });
+  const drop = $("#drop");
+  drop.addEventListener("dragover", (event) => { event.preventDefault(); drop.classList.add("over"); });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (event) => {
+    event.preventDefault();
+    drop.classList.remove("over");
+    uploadAll(event.dataTransfer.files);
+  });
+  const fromHash = () => {
+    const wanted = location.hash.slice(1);
+    if (PANELS.includes(wanted) && wanted !== state.panel) show(wanted);
+  };
+  window.addEventListener("hashchange", fromHash);
+  show(PANELS.includes(location.hash.slice(1)) ? location.hash.slice(1) : "ask");
+  loadStatus();
+}
+
+wire();

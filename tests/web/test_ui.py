@@ -1,0 +1,243 @@
+"""The web UI in a real headless Chromium: upload, library, search, ask, delete, keyboard and names."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from omnidex.api.app import create_app
+from omnidex.runtime import Runtime
+from tests.files import make_corrupt_pdf, make_pdf, make_picture, recording, speak, write_audio
+from tests.omni_fakes import FakeOmni, Script, serve, stop
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SCREENSHOTS = Path(
+    os.environ.get("OMNIDEX_SCREENSHOTS", Path(__file__).resolve().parents[2] / "ui-screenshots")
+)
+PANELS = ["ask", "search", "library", "upload"]
+SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+TALK = "The lion puts on sunscreen before the parade."
+ANSWER = "The lion puts on sunscreen [1], as the talk says [3]."
+
+# Every visible control must have an accessible name and be reachable with Tab.
+CONTROLS_JS = """
+() => {
+  const visible = (e) => !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length)
+    && getComputedStyle(e).visibility !== 'hidden';
+  const text = (id) => document.getElementById(id)?.textContent || '';
+  const name = (e) => (e.getAttribute('aria-label') || '').trim()
+    || (e.getAttribute('aria-labelledby') || '').split(' ').map(text).join(' ').trim()
+    || [...(e.labels || [])].map((l) => l.textContent).join(' ').trim()
+    || (e.tagName === 'A' || e.tagName === 'BUTTON' ? e.textContent.trim() : '')
+    || (e.getAttribute('title') || '').trim();
+  const selector = 'a[href], button, input, select, textarea, audio[controls], video[controls]';
+  return [...document.querySelectorAll(selector)].filter(visible).filter((e) => !e.disabled)
+    .map((e) => ({tag: e.tagName, id: e.id, name: name(e), tabindex: e.tabIndex, key: key(e)}));
+}
+"""
+FOCUSED_JS = "(() => { const e = document.activeElement; return key(e); })()"
+KEY_JS = """
+window.key = (e) => !e ? '' : e.id || e.getAttribute('aria-label') || e.textContent.trim().slice(0, 40);
+"""
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if CHROMIUM is None:
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--autoplay-policy=no-user-gesture-required"],
+        )  # fmt: skip
+        yield browser
+        browser.close()
+
+
+class Page:
+    """A browser tab that records console errors."""
+
+    def __init__(self, browser: Any, url: str, size: str = "desktop") -> None:
+        self.context = browser.new_context(viewport=SIZES[size])
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.url = url
+        self.size = size
+
+    def open(self, panel: str) -> Any:
+        self.page.goto(f"{self.url}/#{panel}")
+        self.page.wait_for_selector(f"#panel-{panel}:not([hidden])")
+        self.page.wait_for_selector("#status li")
+        return self.page
+
+    def shot(self, name: str) -> None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(SCREENSHOTS / f"{name}-{self.size}.png"), full_page=True)
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def zoo(tmp_path: Path) -> dict[str, Path]:
+    picture = tmp_path / "lion.png"
+    make_picture("LION SUNSCREEN").save(picture)
+    return {
+        "pdf": make_pdf(
+            tmp_path / "zoo.pdf", [["Penguins like cold water."], ["The lion puts on sunscreen."]]
+        ),
+        "picture": picture,
+        "talk": write_audio(tmp_path / "talk.wav", recording([(2.0, speak(TALK))], 6.0)),
+        "broken": make_corrupt_pdf(tmp_path / "broken.pdf"),
+    }
+
+
+@pytest.fixture
+def site(
+    omni: Callable[[str], FakeOmni], make_runtime: Callable[..., Runtime]
+) -> Iterator[tuple[str, FakeOmni]]:
+    fake = omni("vllm-omni")
+    fake.script = Script(text=ANSWER)
+    rt = make_runtime(generator="vllm-omni", generator_url=fake.url)
+    server, thread, url = serve(create_app(runtime=rt, workers=1))
+    yield url, fake
+    stop(server, thread)
+
+
+def test_upload_search_ask_and_delete(browser: Any, site: tuple[str, FakeOmni], zoo: dict[str, Path]) -> None:
+    url, _ = site
+    tab = Page(browser, url)
+    page = tab.open("upload")
+    page.set_input_files("#upload-input", [str(zoo[k]) for k in ("pdf", "picture", "talk")])
+    for name in ("zoo.pdf", "lion.png", "talk.wav"):
+        page.wait_for_selector(f'.upload[data-name="{name}"][data-status="ready"]', timeout=120_000)
+    page.set_input_files("#upload-input", [str(zoo["broken"])])
+    failed = page.wait_for_selector('.upload[data-name="broken.pdf"][data-status="failed"]', timeout=60_000)
+    assert "failed:" in failed.inner_text()
+    assert "PDF" in failed.inner_text()  # the reason, in words
+    tab.shot("upload-done")
+
+    page = tab.open("library")
+    page.wait_for_selector('.doc[data-status="ready"]')
+    assert page.locator(".doc").count() == 4
+    page.get_by_role("button", name="Open talk.wav").click()
+    segment = page.wait_for_selector("#doc-items .hit[data-kind='speech']")
+    assert "0:0" in segment.inner_text()  # its times
+    assert segment.query_selector("p") is not None  # and what was said
+    tab.shot("library-open")
+
+    page = tab.open("search")
+    page.fill("#search-query", "lion sunscreen")
+    page.click("#search-form button[type=submit]")
+    page.wait_for_selector("#results .hit")
+    text_hit = page.wait_for_selector("#results .hit[data-kind='chunk']")
+    assert "page 2" in text_hit.inner_text()
+    assert text_hit.query_selector("mark") is not None  # the words, highlighted
+    thumb = page.wait_for_selector("#results .hit[data-kind='image'] img")
+    page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=thumb)
+    audio = page.wait_for_selector("#results .hit[data-modality='audio'] audio")
+    start = float(audio.get_attribute("data-start") or "nan")
+    assert start > 1.0
+    page.wait_for_function(
+        "(a) => a.readyState >= 1 && Math.abs(a.currentTime - Number(a.dataset.start)) < 0.05", arg=audio
+    )
+    tab.shot("search-results")
+
+    page = tab.open("ask")
+    page.fill("#ask-query", "Who puts on sunscreen?")
+    page.check("#ask-speak")
+    page.click("#ask-form button[type=submit]")
+    page.wait_for_selector("#answer a.cite")
+    assert page.inner_text("#answer") == ANSWER
+    assert page.get_attribute("#answer", "data-audio-chunks") == "2"
+    links = page.locator("#answer a.cite")
+    assert links.count() >= 1
+    links.first.click()
+    assert page.evaluate("document.activeElement.id") == "src-1"
+    assert "highlight" in (page.get_attribute("#src-1", "class") or "")
+    tab.shot("ask-answer")
+
+    page = tab.open("library")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete zoo.pdf").click()
+    page.wait_for_function("() => !document.querySelector('.doc button[aria-label=\"Open zoo.pdf\"]')")
+    page = tab.open("search")
+    page.fill("#search-query", "penguins cold water")
+    page.click("#search-form button[type=submit]")
+    page.wait_for_selector("#results .hit, #search-notice:not([hidden])")
+    assert "zoo.pdf" not in page.inner_text("#results")
+    assert tab.errors == []
+    tab.close()
+
+
+def test_without_a_generator_the_sources_still_show(
+    browser: Any, make_runtime: Callable[..., Runtime], zoo: dict[str, Path]
+) -> None:
+    rt = make_runtime()
+    server, thread, url = serve(create_app(runtime=rt, workers=1))
+    try:
+        tab = Page(browser, url)
+        page = tab.open("upload")
+        page.set_input_files("#upload-input", [str(zoo["pdf"])])
+        page.wait_for_selector('.upload[data-status="ready"]', timeout=120_000)
+        page = tab.open("ask")
+        assert "Answers: off" in page.inner_text("#status")
+        page.fill("#ask-query", "Who puts on sunscreen?")
+        page.keyboard.press("Enter")
+        notice = page.wait_for_selector("#ask-notice:not([hidden])")
+        assert "no generator is configured" in notice.inner_text()
+        page.wait_for_selector("#ask-sources .hit")
+        assert page.is_hidden("#answer")
+        assert tab.errors == []
+        tab.close()
+    finally:
+        stop(server, thread)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_every_control_is_named_and_reachable_and_nothing_spills(
+    browser: Any, site: tuple[str, FakeOmni], zoo: dict[str, Path], size: str
+) -> None:
+    url, _ = site
+    tab = Page(browser, url, size)
+    page = tab.open("upload")
+    page.set_input_files("#upload-input", [str(zoo["picture"]), str(zoo["talk"])])
+    page.wait_for_selector('.upload[data-name="talk.wav"][data-status="ready"]', timeout=120_000)
+    page.wait_for_selector('.upload[data-name="lion.png"][data-status="ready"]', timeout=120_000)
+    for panel in PANELS:
+        page = tab.open(panel)
+        if panel == "search":
+            page.fill("#search-query", "lion")
+            page.keyboard.press("Enter")
+            page.wait_for_selector("#results .hit")
+        if panel == "library":
+            page.wait_for_selector(".doc")
+        page.evaluate(KEY_JS)
+        controls = page.evaluate(CONTROLS_JS)
+        unnamed = [c for c in controls if not c["name"]]
+        assert unnamed == [], f"{panel}: controls without an accessible name: {unnamed}"
+        assert [c for c in controls if c["tabindex"] < 0] == []
+        reached = set()
+        page.evaluate("document.activeElement && document.activeElement.blur()")
+        for _ in range(len(controls) + 10):
+            page.keyboard.press("Tab")
+            reached.add(page.evaluate(FOCUSED_JS))
+        missing = [c for c in controls if c["key"] not in reached]
+        assert missing == [], f"{panel}: not reachable with Tab: {missing}"
+        spill = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert spill <= 0, f"{panel} is wider than the {size} screen by {spill}px"
+        tab.shot(panel)
+    assert tab.errors == []
+    tab.close()
