@@ -34,6 +34,12 @@ app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True)
 FINAL = {DocStatus.READY, DocStatus.FAILED}
+PictureOption = Annotated[
+    Path | None, typer.Option("--image", exists=True, dir_okay=False, help="A picture to ask with.")
+]
+RecordingOption = Annotated[
+    Path | None, typer.Option("--audio", exists=True, dir_okay=False, help="A spoken question, recorded.")
+]
 
 
 def _setup_logging(settings: Settings) -> None:
@@ -186,12 +192,8 @@ def _print_summary(rows: list[DocumentRow], queued: dict[str, str]) -> None:
 @app.command()
 def search(
     query: Annotated[str | None, typer.Argument(help="What to look for.")] = None,
-    image: Annotated[
-        Path | None, typer.Option("--image", exists=True, dir_okay=False, help="Search with a picture.")
-    ] = None,
-    audio: Annotated[
-        Path | None, typer.Option("--audio", exists=True, dir_okay=False, help="Ask with a voice recording.")
-    ] = None,
+    image: PictureOption = None,
+    audio: RecordingOption = None,
     top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, max=100)] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print the hits as JSON.")] = False,
 ) -> None:
@@ -240,12 +242,8 @@ def search(
 @app.command()
 def ask(
     question: Annotated[str | None, typer.Argument(help="The question, in words.")] = None,
-    image: Annotated[
-        Path | None, typer.Option("--image", exists=True, dir_okay=False, help="Ask about a picture.")
-    ] = None,
-    audio: Annotated[
-        Path | None, typer.Option("--audio", exists=True, dir_okay=False, help="Ask with a voice recording.")
-    ] = None,
+    image: PictureOption = None,
+    audio: RecordingOption = None,
     speak: Annotated[
         Path | None, typer.Option("--speak", dir_okay=False, help="Also answer aloud, into this WAV file.")
     ] = None,

@@ -132,27 +132,9 @@ def client(runtime: Runtime) -> Iterator[TestClient]:
 @pytest.fixture
 def live_server(runtime: Runtime) -> Iterator[str]:
     """The app on a real socket (uvicorn in a thread), without ingest workers; yields its base URL."""
-    import socket
-    import threading
-
-    import uvicorn
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(runtime=runtime, workers=0), port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    server, thread, url = omni_fakes.serve(create_app(runtime=runtime, workers=0))
+    yield url
+    omni_fakes.stop(server, thread)
 
 
 @pytest.fixture

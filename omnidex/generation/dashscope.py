@@ -42,19 +42,10 @@ class DashScope:
         conversation = split_media(request.messages)
         if request.speech:  # "when output modality includes audio, do not set a system message"
             conversation = fold_system(conversation)
-        body: dict[str, Any] = {
-            "model": self.model,
-            "messages": wire.messages(conversation, audio_data_url=True),
-            "modalities": ["text", "audio"] if request.speech else ["text"],
-            "stream": True,
-            "stream_options": {"include_usage": True},
-        }
+        body = wire.chat_body(self.model, wire.messages(conversation, audio_data_url=True), request)
+        body["modalities"] = ["text", "audio"] if request.speech else ["text"]
         if request.speech:
             body["audio"] = {"voice": request.voice or self.voice, "format": "wav"}
-        if request.temperature is not None:
-            body["temperature"] = request.temperature
-        if request.max_tokens is not None:
-            body["max_tokens"] = request.max_tokens
         return body
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[Delta]:

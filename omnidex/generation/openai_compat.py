@@ -24,17 +24,7 @@ class OpenAICompatible:
         self.model = model or DEFAULT_MODEL
 
     def body(self, request: GenerationRequest) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "model": self.model,
-            "messages": wire.messages(request.messages, media=False),
-            "stream": True,
-            "stream_options": {"include_usage": True},
-        }
-        if request.temperature is not None:
-            body["temperature"] = request.temperature
-        if request.max_tokens is not None:
-            body["max_tokens"] = request.max_tokens
-        return body
+        return wire.chat_body(self.model, wire.messages(request.messages, media=False), request)
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[Delta]:
         async for chunk in self.client.stream(self.body(request)):

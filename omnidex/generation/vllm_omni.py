@@ -27,22 +27,13 @@ class VllmOmni:
         self.voice = voice or DEFAULT_VOICE
 
     def body(self, request: GenerationRequest) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "model": self.model,
-            "messages": wire.messages(request.messages),
-            "modalities": (["text"] if request.text else []) + (["audio"] if request.speech else []),
-            "stream": True,
-            "stream_options": {"include_usage": True},
-        }
+        body = wire.chat_body(self.model, wire.messages(request.messages), request)
+        body["modalities"] = (["text"] if request.text else []) + (["audio"] if request.speech else [])
         if request.speech:
             body["speaker"] = (request.voice or self.voice).lower()
             body["audio"] = {"format": "wav"}
         if request.language:
             body["language"] = request.language
-        if request.temperature is not None:
-            body["temperature"] = request.temperature
-        if request.max_tokens is not None:
-            body["max_tokens"] = request.max_tokens
         return body
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[Delta]:

@@ -20,7 +20,15 @@ from typing import Any
 import httpx
 
 from omnidex.errors import GeneratorError, GeneratorTimeout
-from omnidex.generation.base import AudioPart, ImagePart, Message, Part, TextPart, Usage
+from omnidex.generation.base import (
+    AudioPart,
+    GenerationRequest,
+    ImagePart,
+    Message,
+    Part,
+    TextPart,
+    Usage,
+)
 
 log = logging.getLogger(__name__)
 
@@ -235,6 +243,21 @@ def wav_file(pcm: bytes, rate: int) -> bytes:
         writer.setframerate(rate)
         writer.writeframes(pcm)
     return buffer.getvalue()
+
+
+def chat_body(model: str, conversation: list[dict[str, Any]], request: GenerationRequest) -> dict[str, Any]:
+    """The fields every backend sends: a streamed chat completion with usage, and sampling options."""
+    body: dict[str, Any] = {
+        "model": model,
+        "messages": conversation,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    if request.temperature is not None:
+        body["temperature"] = request.temperature
+    if request.max_tokens is not None:
+        body["max_tokens"] = request.max_tokens
+    return body
 
 
 def usage(data: dict[str, Any]) -> Usage:
