@@ -10,6 +10,7 @@ from typing import Any
 # Point ids are uuid5(namespace, f"{doc_id}/{item_key}"): re-indexing a
 # document overwrites its points instead of adding new ones.
 POINT_NAMESPACE = uuid.UUID("0f6e9a52-3c1c-4d4b-9a67-6f6d6e696465")
+MAX_TOP_K = 100  # the most hits one query returns
 
 
 class Modality(StrEnum):

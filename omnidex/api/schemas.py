@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field, model_validator
 
-from omnidex.db.models import DocumentRow
-from omnidex.retrieval.retriever import MAX_TOP_K
-from omnidex.types import DocStatus, Hit, ItemKind, Modality
+from omnidex.types import MAX_TOP_K, DocStatus, Hit, ItemKind, Modality
+
+if TYPE_CHECKING:
+    from omnidex.db.models import DocumentRow
 
 
 class ErrorDetail(BaseModel):
@@ -156,6 +159,69 @@ class AnswerResponse(BaseModel):
     transcript: str | None = None
     image_text: str | None = None
     error: ErrorDetail | None = Field(None, description="Why there is no answer (HTTP 502).")
+
+
+class RetrievalEvent(BaseModel):
+    """SSE ``retrieval``: the hits the answer is written from."""
+
+    hits: list[HitOut]
+    transcript: str | None = None
+    image_text: str | None = None
+
+
+class TextEvent(BaseModel):
+    """SSE ``text``: the next piece of the written answer."""
+
+    text: str
+
+
+class AudioEvent(BaseModel):
+    """SSE ``audio``: the next piece of the spoken answer."""
+
+    data: str = Field(description="Base64 of 16-bit little-endian mono PCM.")
+    format: str = "pcm16"
+    sample_rate: int
+
+    def pcm(self) -> bytes:
+        return base64.b64decode(self.data)
+
+
+class NoticeEvent(NoticeOut):
+    """SSE ``notice``: something that could not be done, and why."""
+
+
+class CitationsEvent(BaseModel):
+    """SSE ``citations``: the sources the answer cites, by number."""
+
+    citations: list[CitationOut]
+
+
+class DoneEvent(BaseModel):
+    """SSE ``done``: the whole answer, timings and token usage."""
+
+    answer: str | None
+    timings_ms: dict[str, float]
+    usage: UsageOut | None = None
+
+
+class ErrorEvent(BaseModel):
+    """SSE ``error``: the generator failed (``part`` answer) or the speech did (``part`` speech)."""
+
+    code: str
+    message: str
+    part: str
+
+
+AnswerEvent = RetrievalEvent | TextEvent | AudioEvent | NoticeEvent | CitationsEvent | DoneEvent | ErrorEvent
+ANSWER_EVENTS: dict[str, type[BaseModel]] = {
+    "retrieval": RetrievalEvent,
+    "text": TextEvent,
+    "audio": AudioEvent,
+    "notice": NoticeEvent,
+    "citations": CitationsEvent,
+    "done": DoneEvent,
+    "error": ErrorEvent,
+}
 
 
 class Feature(BaseModel):

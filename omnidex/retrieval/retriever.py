@@ -22,9 +22,7 @@ from omnidex.ingest.images import ENCODE_SIDE, load_image, shrunk
 from omnidex.ingest.ocr import ocr_image
 from omnidex.store import HybridQuery, QueryFilter, VectorStore
 from omnidex.store.base import IMAGE_VECTOR, SPARSE_VECTOR, TEXT_VECTOR
-from omnidex.types import Hit, ItemKind, Modality, ScoredPoint, SparseVector
-
-MAX_TOP_K = 100
+from omnidex.types import MAX_TOP_K, Hit, ItemKind, Modality, ScoredPoint, SparseVector
 
 
 @dataclass(slots=True)

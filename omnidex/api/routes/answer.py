@@ -10,17 +10,25 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel
 
 from omnidex.api.deps import RuntimeDep, TenantDep
 from omnidex.api.routes.search import read_query
 from omnidex.api.schemas import (
     AnswerRequest,
     AnswerResponse,
+    AudioEvent,
     CitationOut,
+    CitationsEvent,
+    DoneEvent,
     ErrorDetail,
+    ErrorEvent,
     ErrorResponse,
     HitOut,
+    NoticeEvent,
     NoticeOut,
+    RetrievalEvent,
+    TextEvent,
     UsageOut,
 )
 from omnidex.api.sse import SSE_HEADERS, sse_event
@@ -103,30 +111,29 @@ def citation_out(citation: Citation) -> CitationOut:
 async def _sse(stream: AsyncGenerator[Event]) -> AsyncIterator[str]:
     async with aclosing(stream) as events:
         async for event in events:
-            if isinstance(event, Retrieved):
-                hits = [HitOut.from_hit(hit).model_dump(mode="json") for hit in event.found.hits]
-                heard, read = event.found.transcript, event.found.image_text
-                yield sse_event("retrieval", {"hits": hits, "transcript": heard, "image_text": read})
-            elif isinstance(event, Text):
-                yield sse_event("text", {"text": event.text})
-            elif isinstance(event, Audio):
-                data = base64.b64encode(event.pcm).decode("ascii")
-                yield sse_event("audio", {"data": data, "format": "pcm16", "sample_rate": event.rate})
-            elif isinstance(event, Notice):
-                yield sse_event("notice", {"code": event.code, "message": event.message})
-            elif isinstance(event, Cited):
-                cited = [citation_out(c).model_dump(mode="json") for c in event.citations]
-                yield sse_event("citations", {"citations": cited})
-            elif isinstance(event, Failed):
-                yield sse_event("error", {"code": event.code, "message": event.message, "part": event.part})
-            elif isinstance(event, Finished):
-                usage = _usage(event)
-                done = {
-                    "answer": event.answer,
-                    "timings_ms": event.timings_ms,
-                    "usage": usage.model_dump() if usage else None,
-                }
-                yield sse_event("done", done)
+            name, data = wire_event(event)
+            yield sse_event(name, data.model_dump(mode="json"))
+
+
+def wire_event(event: Event) -> tuple[str, BaseModel]:
+    """An answer event as the SSE stream carries it: its name and its model."""
+    if isinstance(event, Retrieved):
+        found = event.found
+        hits = [HitOut.from_hit(hit) for hit in found.hits]
+        return "retrieval", RetrievalEvent(
+            hits=hits, transcript=found.transcript, image_text=found.image_text
+        )
+    if isinstance(event, Text):
+        return "text", TextEvent(text=event.text)
+    if isinstance(event, Audio):
+        return "audio", AudioEvent(data=base64.b64encode(event.pcm).decode("ascii"), sample_rate=event.rate)
+    if isinstance(event, Notice):
+        return "notice", NoticeEvent(code=event.code, message=event.message)
+    if isinstance(event, Cited):
+        return "citations", CitationsEvent(citations=[citation_out(c) for c in event.citations])
+    if isinstance(event, Failed):
+        return "error", ErrorEvent(code=event.code, message=event.message, part=event.part)
+    return "done", DoneEvent(answer=event.answer, timings_ms=event.timings_ms, usage=_usage(event))
 
 
 async def _collect(events: AsyncIterator[Event]) -> JSONResponse:

@@ -31,7 +31,7 @@ from omnidex.errors import GeneratorError, InvalidRequest, NoGenerator
 from omnidex.generation.answer import Ask, Audio, Cited, Event, Failed, Finished, Notice, Text
 from omnidex.generation.base import Usage
 from omnidex.generation.wire import wav_file
-from omnidex.retrieval.retriever import MAX_TOP_K
+from omnidex.types import MAX_TOP_K
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 MODEL_ID = "omnidex"

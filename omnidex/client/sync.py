@@ -1,0 +1,268 @@
+"""``Client``: omnidex over HTTP, blocking."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+import httpx
+
+from omnidex.api.schemas import (
+    AnswerEvent,
+    AnswerResponse,
+    DocumentList,
+    DocumentOut,
+    ItemList,
+    SearchResponse,
+    UploadedDocument,
+    UploadResponse,
+)
+from omnidex.client.base import (
+    BACKOFF_SECONDS,
+    DEFAULT_URL,
+    RETRY_STATUSES,
+    Call,
+    ClientError,
+    Counting,
+    Media,
+    Progress,
+    answer_event,
+    content_type,
+    ids_of,
+    parse,
+    raise_for_error,
+    search_call,
+    sse_blocks,
+    upload_name,
+)
+from omnidex.types import DocStatus
+
+FINAL = {DocStatus.READY, DocStatus.FAILED}
+
+
+class Client:
+    """A client of an omnidex server.
+
+    Retries connection errors and 502/503/504 answers with backoff; raises the
+    server's errors as ``omnidex.errors`` exceptions with its ``code`` and ``message``.
+    """
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_URL,
+        *,
+        api_key: str | None = None,
+        timeout: float = 60.0,
+        retries: int = 3,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.retries = retries
+        self._http = httpx.Client(base_url=base_url, headers=headers, timeout=timeout, transport=transport)
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # ---- documents ----
+
+    def upload(
+        self,
+        files: Sequence[str | Path | IO[bytes]],
+        *,
+        wait: bool = False,
+        timeout: float | None = None,
+        progress: Progress | None = None,
+    ) -> list[UploadedDocument] | list[DocumentOut]:
+        """Upload files one request each, streamed from disk; with ``wait``, their final states."""
+        uploaded = [self._upload_one(source, progress) for source in files]
+        return self.wait(uploaded, timeout=timeout) if wait else uploaded
+
+    def _upload_one(self, source: str | Path | IO[bytes], progress: Progress | None) -> UploadedDocument:
+        name = upload_name(source)
+        if isinstance(source, str | Path):
+            with Path(source).open("rb") as handle:
+                return self._post_file(handle, name, progress)
+        return self._post_file(source, name, progress)
+
+    def _post_file(self, handle: IO[bytes], name: str, progress: Progress | None) -> UploadedDocument:
+        start = handle.tell() if handle.seekable() else 0
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
+                handle.seek(start)
+            body: Any = Counting(handle, name, _size(handle), progress)
+            try:
+                response = self._http.post("/v1/documents", files={"files": (name, body, content_type(name))})
+            except httpx.TransportError as exc:
+                if attempt >= self.retries or not handle.seekable():
+                    raise ClientError(f"cannot reach omnidex: {exc}") from exc
+                continue
+            if response.status_code not in RETRY_STATUSES or attempt >= self.retries:
+                raise_for_error(response.status_code, response.content)
+                return UploadResponse.model_validate_json(response.content).documents[0]
+        raise AssertionError("unreachable")
+
+    def wait(self, documents: Sequence[str | Any], *, timeout: float | None = None) -> list[DocumentOut]:
+        """Block until each document is ready or failed (SSE); TimeoutError past ``timeout`` seconds."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        done = []
+        for doc_id in ids_of(documents):
+            left = None if deadline is None else max(0.1, deadline - time.monotonic())
+            done.append(self._wait_one(doc_id, left))
+        return done
+
+    def _wait_one(self, doc_id: str, timeout: float | None) -> DocumentOut:
+        try:
+            with self._http.stream(
+                "GET", f"/v1/documents/{doc_id}/events", timeout=httpx.Timeout(timeout, connect=10)
+            ) as response:
+                if response.status_code >= 400:
+                    raise_for_error(response.status_code, response.read())
+                for name, data in sse_blocks(response.iter_lines()):
+                    if name in FINAL:
+                        return DocumentOut.model_validate_json(data)
+        except httpx.ReadTimeout as exc:
+            raise TimeoutError(f"document {doc_id} was not done within {timeout:g} s") from exc
+        return self.document(doc_id)  # the stream ended (deleted, or the server went away)
+
+    def documents(
+        self, status: DocStatus | str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[DocumentOut]:
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        if status:
+            params["status"] = str(status)
+        return parse(DocumentList, self._send(Call("GET", "/v1/documents", params=params))).documents
+
+    def document(self, doc_id: str) -> DocumentOut:
+        return parse(DocumentOut, self._send(Call("GET", f"/v1/documents/{doc_id}")))
+
+    def items(self, doc_id: str) -> ItemList:
+        return parse(ItemList, self._send(Call("GET", f"/v1/documents/{doc_id}/items")))
+
+    def delete(self, doc_id: str) -> None:
+        self._send(Call("DELETE", f"/v1/documents/{doc_id}"))
+
+    # ---- search, answers, media ----
+
+    def search(
+        self,
+        query: str | None = None,
+        *,
+        image: Media | None = None,
+        audio: Media | None = None,
+        top_k: int = 10,
+        modalities: Sequence[str] = (),
+        doc_ids: Sequence[str] = (),
+    ) -> SearchResponse:
+        fields = {"top_k": top_k, "modalities": list(modalities), "doc_ids": list(doc_ids)}
+        return parse(SearchResponse, self._send(search_call("/v1/search", query, image, audio, fields)))
+
+    def answer(
+        self,
+        query: str | None = None,
+        *,
+        image: Media | None = None,
+        audio: Media | None = None,
+        top_k: int | None = None,
+        speak: bool = False,
+        voice: str | None = None,
+        language: str | None = None,
+        **options: Any,
+    ) -> AnswerResponse:
+        """A whole answer at once (see ``stream_answer`` for events as they come)."""
+        fields = {"top_k": top_k, "speak": speak, "voice": voice, "language": language, **options}
+        call = search_call("/v1/answer", query, image, audio, fields)
+        response = self._send(call, allow=frozenset({502}))  # 502: no answer, but the hits
+        return parse(AnswerResponse, response)
+
+    def stream_answer(
+        self,
+        query: str | None = None,
+        *,
+        image: Media | None = None,
+        audio: Media | None = None,
+        top_k: int | None = None,
+        speak: bool = False,
+        voice: str | None = None,
+        language: str | None = None,
+        **options: Any,
+    ) -> Iterator[AnswerEvent]:
+        """The answer's events as they arrive: retrieval, text, audio, notice, citations, done or error."""
+        fields = {
+            "top_k": top_k,
+            "speak": speak,
+            "voice": voice,
+            "language": language,
+            "stream": True,
+            **options,
+        }
+        call = search_call("/v1/answer", query, image, audio, fields)
+        with self._http.stream(
+            call.method, call.path, json=call.json, data=call.data, files=call.files
+        ) as response:
+            if response.status_code >= 400:
+                raise_for_error(response.status_code, response.read())
+            for name, data in sse_blocks(response.iter_lines()):
+                event = answer_event(name, data)
+                if event is not None:
+                    yield event
+
+    def media(
+        self, item_id: str, *, thumb: bool = False, clip: bool = False, to: str | Path | None = None
+    ) -> bytes | Path:
+        """A hit's media: bytes, or streamed into the file ``to``."""
+        params = {key: 1 for key, on in (("thumb", thumb), ("clip", clip)) if on}
+        if to is None:
+            return self._send(Call("GET", f"/v1/media/{item_id}", params=params)).content
+        target = Path(to)
+        with self._http.stream("GET", f"/v1/media/{item_id}", params=params) as response:
+            if response.status_code >= 400:
+                raise_for_error(response.status_code, response.read())
+            with target.open("wb") as out:
+                for chunk in response.iter_bytes():
+                    out.write(chunk)
+        return target
+
+    # ---- plumbing ----
+
+    def _send(self, call: Call, allow: frozenset[int] = frozenset()) -> httpx.Response:
+        for attempt in range(self.retries + 1):
+            try:
+                response = self._http.request(
+                    call.method,
+                    call.path,
+                    params=call.params,
+                    json=call.json,
+                    data=call.data,
+                    files=call.files,
+                )
+            except httpx.TransportError as exc:
+                if attempt >= self.retries:
+                    raise ClientError(f"cannot reach omnidex: {exc}") from exc
+            else:
+                if response.status_code not in RETRY_STATUSES - allow or attempt >= self.retries:
+                    if response.status_code not in allow:
+                        raise_for_error(response.status_code, response.content)
+                    return response
+            time.sleep(BACKOFF_SECONDS * 2**attempt)
+        raise AssertionError("unreachable")
+
+
+def _size(handle: IO[bytes]) -> int:
+    try:
+        position = handle.tell()
+        handle.seek(0, 2)
+        size = handle.tell()
+        handle.seek(position)
+        return size - position
+    except (OSError, ValueError):
+        return 0
