@@ -14,7 +14,8 @@ errors are the server's own exceptions (``omnidex.errors``) with its ``code``
 and ``message``, plus :class:`ClientError` when the server cannot be reached.
 """
 
+from omnidex.client.aio import AsyncClient
 from omnidex.client.base import ClientError
 from omnidex.client.sync import Client
 
-__all__ = ["Client", "ClientError"]
+__all__ = ["AsyncClient", "Client", "ClientError"]

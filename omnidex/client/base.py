@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import mimetypes
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -143,6 +143,20 @@ def sse_blocks(lines: Iterable[str]) -> Iterable[tuple[str, str]]:
             if data:
                 yield name, "\n".join(data)
             name, data = "message", []
+        elif line.startswith("event:"):
+            name = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].lstrip())
+
+
+async def asse_blocks(lines: AsyncIterator[str]) -> AsyncIterator[tuple[str, str]]:
+    """The async twin of :func:`sse_blocks`."""
+    name, data = "message", list[str]()
+    async for line in lines:
+        if not line:
+            if data:
+                yield name, "\n".join(data)
+            name, data = "message", list[str]()
         elif line.startswith("event:"):
             name = line[6:].strip()
         elif line.startswith("data:"):

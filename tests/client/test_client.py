@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from collections.abc import Callable, Iterator
@@ -13,7 +14,7 @@ import pytest
 from omnidex import errors
 from omnidex.api.app import create_app
 from omnidex.api.schemas import AudioEvent, CitationsEvent, DoneEvent, RetrievalEvent, TextEvent
-from omnidex.client import Client, ClientError
+from omnidex.client import AsyncClient, Client, ClientError
 from omnidex.runtime import Runtime
 from tests.files import make_pdf, make_picture, recording, speak, write_audio
 from tests.omni_fakes import FakeOmni, Script, serve, stop
@@ -138,3 +139,39 @@ def test_a_stream_can_be_uploaded(server: tuple[str, FakeOmni]) -> None:
         [doc] = client.upload([data], wait=True, timeout=60)
     assert (doc.name, doc.status) == ("notes.txt", "ready")
     assert json.loads(doc.model_dump_json())["size"] == len(data.getvalue())
+
+
+def test_the_async_client_through_the_asgi_transport(
+    omni: Callable[[str], FakeOmni], make_runtime: Callable[..., Runtime], files: list[Path]
+) -> None:
+    fake = omni("dashscope")
+    rt = make_runtime(generator="dashscope", generator_url=fake.url)
+    app = create_app(runtime=rt)
+    app.state.runtime = rt  # the ASGI transport runs no lifespan
+    rt.start_workers(1)
+
+    async def scenario() -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with AsyncClient("http://omnidex.test", transport=transport) as client:
+            uploaded = await client.upload(files[:2])
+            done = await client.wait(uploaded, timeout=120)
+            assert [doc.status for doc in done] == ["ready", "ready"]
+            assert len(await client.documents(status="ready")) == 2
+            found = await client.search("sunscreen", top_k=3)
+            assert found.hits[0].source == "zoo.pdf"
+            picture = (await client.search(image=files[1], modalities=["image"])).hits[0]
+            assert (await client.media(picture.id))[:4] == b"\x89PNG"
+            events = [event async for event in client.stream_answer("Who wears sunscreen?", speak=True)]
+            assert isinstance(events[-1], DoneEvent)
+            assert events[-1].answer == Script().text
+            assert sum(len(e.pcm()) for e in events if isinstance(e, AudioEvent)) == 2 * 4800
+            assert (await client.answer("Who wears sunscreen?")).answer == Script().text
+            await client.delete(done[0].id)
+            with pytest.raises(errors.NotFound):
+                await client.items(done[0].id)
+            assert (await client.document(done[1].id)).status == "ready"
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        rt.stop_workers()
