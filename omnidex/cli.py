@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from omnidex.config import Settings, get_settings
 from omnidex.db import documents
 from omnidex.errors import OmnidexError
-from omnidex.types import DocStatus, Hit
+from omnidex.types import DocStatus
 
 if TYPE_CHECKING:
+    from omnidex.api.schemas import HitOut
     from omnidex.db.models import DocumentRow
     from omnidex.runtime import Runtime
 
@@ -34,6 +35,14 @@ app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True)
 FINAL = {DocStatus.READY, DocStatus.FAILED}
+UrlOption = Annotated[
+    str | None,
+    typer.Option("--url", envvar="OMNIDEX_URL", help="A running server to talk to, instead of the data dir."),
+]
+KeyOption = Annotated[
+    str | None, typer.Option("--api-key", envvar="OMNIDEX_API_KEY", help="The server's API key.")
+]
+T = TypeVar("T")
 PictureOption = Annotated[
     Path | None, typer.Option("--image", exists=True, dir_okay=False, help="A picture to ask with.")
 ]
@@ -112,18 +121,44 @@ def _files(paths: list[Path]) -> Iterator[Path]:
 
 
 @app.command()
-def ingest(paths: Annotated[list[Path], typer.Argument(help="Files or folders (recursive).")]) -> None:
-    """Index files in this process, with a progress bar; exits 1 if any file failed."""
-    from omnidex.ingest.intake import add_file
-
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (recursive).")],
+    url: UrlOption = None,
+    api_key: KeyOption = None,
+) -> None:
+    """Index files with a progress bar, in this process or (--url) on a server; exits 1 if any failed."""
     files = list(_files(paths))
     if not files:
         err_console.print("nothing to index")
         raise typer.Exit(1)
+    summary = _ingest_remote(files, url, api_key) if url else _ingest_here(files)
+    table = Table("file", "status", "items", "reason")
+    for name, status, items, reason in summary:
+        colour = "green" if status == DocStatus.READY else "red"
+        table.add_row(name, f"[{colour}]{status}[/{colour}]", str(items), reason)
+    console.print(table)
+    if not summary or any(status != DocStatus.READY for _, status, _, _ in summary):
+        raise typer.Exit(1)
+
+
+Summary = list[tuple[str, str, int, str]]  # (file, status, items, reason)
+PROGRESS_COLUMNS = (
+    TextColumn("{task.description}"),
+    BarColumn(),
+    TaskProgressColumn(),
+    TextColumn("{task.fields[stage]}"),
+    TimeElapsedColumn(),
+)
+
+
+def _ingest_here(files: list[Path]) -> Summary:
+    from omnidex.ingest.intake import add_file
+
     settings = get_settings()
     _setup_logging(settings)
     logging.getLogger().setLevel(logging.WARNING)
     runtime = _runtime(settings)
+    summary: Summary = []
     try:
         queued: dict[str, str] = {}
         for path in files:
@@ -132,33 +167,23 @@ def ingest(paths: Annotated[list[Path], typer.Argument(help="Files or folders (r
                     runtime.db, runtime.blobs, path, settings.tenant, settings.max_upload_bytes
                 )
             except OmnidexError as exc:
-                err_console.print(f"[red]refused[/red] {path}: {exc.message}")
+                summary.append((str(path), "refused", 0, exc.message))
                 continue
             queued[created.document.id] = str(path)
-        if not queued:
-            err_console.print("nothing to index")
-            raise typer.Exit(1)
-        rows = _index_with_progress(runtime, queued)
+        if queued:
+            rows = _index_with_progress(runtime, queued)
+            summary += [(queued[r.id], r.status, r.item_count, r.error or "") for r in rows]
     finally:
         runtime.close()
-    _print_summary(rows, queued)
-    if any(row.status != DocStatus.READY for row in rows):
-        raise typer.Exit(1)
+    return summary
 
 
 def _index_with_progress(runtime: Runtime, queued: dict[str, str]) -> list[DocumentRow]:
     stop = threading.Event()
     thread = threading.Thread(target=runtime.make_worker().run, args=(stop,), daemon=True)
     thread.start()
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TextColumn("{task.fields[stage]}"),
-        TimeElapsedColumn(),
-    )
     tenant = runtime.settings.tenant
-    with Progress(*columns, console=console) as progress:
+    with Progress(*PROGRESS_COLUMNS, console=console) as progress:
         tasks = {
             doc_id: progress.add_task(Path(name).name, total=1.0, stage="queued")
             for doc_id, name in queued.items()
@@ -166,10 +191,9 @@ def _index_with_progress(runtime: Runtime, queued: dict[str, str]) -> list[Docum
         while True:
             rows = [documents.get_document(runtime.db, tenant, doc_id) for doc_id in queued]
             for row in rows:
+                done = row.status == DocStatus.READY
                 progress.update(
-                    tasks[row.id],
-                    completed=row.progress if row.status != DocStatus.READY else 1.0,
-                    stage=row.stage or row.status,
+                    tasks[row.id], completed=1.0 if done else row.progress, stage=row.stage or row.status
                 )
             if all(row.status in FINAL for row in rows):
                 break
@@ -179,14 +203,40 @@ def _index_with_progress(runtime: Runtime, queued: dict[str, str]) -> list[Docum
     return rows
 
 
-def _print_summary(rows: list[DocumentRow], queued: dict[str, str]) -> None:
-    table = Table("file", "status", "items", "reason")
-    for row in rows:
-        colour = "green" if row.status == DocStatus.READY else "red"
-        table.add_row(
-            queued[row.id], f"[{colour}]{row.status}[/{colour}]", str(row.item_count), row.error or ""
-        )
-    console.print(table)
+def _ingest_remote(files: list[Path], url: str, api_key: str | None) -> Summary:
+    """Upload with a bar per file (bytes sent), then follow indexing until every file is done."""
+    from omnidex.client import Client
+
+    summary: Summary = []
+    with Client(url, api_key=api_key) as client, Progress(*PROGRESS_COLUMNS, console=console) as progress:
+        queued: dict[str, tuple[str, TaskID]] = {}
+        for path in files:
+            task = progress.add_task(path.name, total=max(1, path.stat().st_size), stage="uploading")
+
+            def sent(_: str, done: int, __: int, task: TaskID = task) -> None:
+                progress.update(task, completed=done)
+
+            try:
+                [doc] = client.upload([path], progress=sent)
+            except OmnidexError as exc:
+                progress.update(task, stage="refused")
+                summary.append((str(path), "refused", 0, exc.message))
+                continue
+            progress.update(task, total=1.0, completed=0.0, stage="queued")
+            queued[doc.id] = (str(path), task)
+        while queued:
+            states = [client.document(doc_id) for doc_id in queued]
+            for doc in states:
+                done = doc.status == DocStatus.READY
+                progress.update(
+                    queued[doc.id][1], completed=1.0 if done else doc.progress, stage=doc.stage or doc.status
+                )
+            if all(doc.status in FINAL for doc in states):
+                reasons = {doc.id: doc.error.message if doc.error else "" for doc in states}
+                summary += [(queued[d.id][0], d.status, d.item_count, reasons[d.id]) for d in states]
+                break
+            time.sleep(0.3)
+    return summary
 
 
 @app.command()
@@ -196,47 +246,51 @@ def search(
     audio: RecordingOption = None,
     top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, max=100)] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print the hits as JSON.")] = False,
+    url: UrlOption = None,
+    api_key: KeyOption = None,
 ) -> None:
-    """Search the index in this process, by words, by a picture (--image), or both."""
-    from omnidex.api.schemas import HitOut
+    """Search by words, a picture (--image), a voice question (--audio), or several."""
+    from omnidex.api.schemas import HitOut, SearchResponse
 
-    settings = get_settings()
-    _setup_logging(settings)
-    logging.getLogger().setLevel(logging.WARNING)
-    runtime = _runtime(settings)
-    try:
-        result = runtime.retriever.search(
-            settings.tenant,
-            query,
-            image=image.read_bytes() if image else None,
-            audio=audio.read_bytes() if audio else None,
-            top_k=top_k,
-        )
-    except OmnidexError as exc:
-        err_console.print(f"[red]error:[/red] {exc.message}")
-        raise typer.Exit(2) from exc
-    finally:
-        runtime.close()
-    if as_json:
-        hits = [HitOut.from_hit(h).model_dump(mode="json") for h in result.hits]
-        sys.stdout.write(
-            json.dumps(
-                {"hits": hits, "timings_ms": result.timings_ms, "transcript": result.transcript},
-                indent=2,
+    if url:
+        from omnidex.client import Client
+
+        with Client(url, api_key=api_key) as client:
+            found = _or_exit(lambda: client.search(query, image=image, audio=audio, top_k=top_k))
+    else:
+        settings = get_settings()
+        _setup_logging(settings)
+        logging.getLogger().setLevel(logging.WARNING)
+        runtime = _runtime(settings)
+        try:
+            result = _or_exit(
+                lambda: runtime.retriever.search(
+                    settings.tenant,
+                    query,
+                    image=image.read_bytes() if image else None,
+                    audio=audio.read_bytes() if audio else None,
+                    top_k=top_k,
+                )
             )
-            + "\n"
+        finally:
+            runtime.close()
+        found = SearchResponse(
+            hits=[HitOut.from_hit(h) for h in result.hits],
+            timings_ms=result.timings_ms,
+            transcript=result.transcript,
+            image_text=result.image_text,
         )
+    if as_json:
+        sys.stdout.write(found.model_dump_json(indent=2) + "\n")
         return
-    if result.transcript:
-        console.print(f"[dim]heard:[/dim] {result.transcript}")
-    if not result.hits:
+    if found.transcript:
+        console.print(f"[dim]heard:[/dim] {escape(found.transcript)}")
+    if not found.hits:
         console.print("no hits")
-    for rank, hit in enumerate(result.hits, 1):
-        where = _where(hit)
-        snippet = " ".join(hit.text.split())[:240]
-        console.print(
-            f"[bold]{rank}.[/bold] {hit.source} ({where}) [dim]score {hit.score:.4f}[/dim]\n   {snippet}"
-        )
+    for rank, hit in enumerate(found.hits, 1):
+        snippet = escape(" ".join(hit.text.split())[:240])
+        score = f"[dim]score {hit.score:.4f}[/dim]"
+        console.print(f"[bold]{rank}.[/bold] {escape(hit.source)} ({_where(hit)}) {score}\n   {snippet}")
 
 
 @app.command()
@@ -249,84 +303,130 @@ def ask(
     ] = None,
     voice: Annotated[str | None, typer.Option(help="The speaking voice.")] = None,
     top_k: Annotated[int | None, typer.Option("--top-k", "-k", min=1, max=100)] = None,
+    url: UrlOption = None,
+    api_key: KeyOption = None,
 ) -> None:
     """Answer a question from the index with the configured Qwen3-Omni, citing its sources."""
     import asyncio
 
+    printer = _AnswerPrinter(speak)
+    if url:
+        from omnidex.client import Client
+
+        with Client(url, api_key=api_key) as client:
+            events = client.stream_answer(
+                question, image=image, audio=audio, top_k=top_k, speak=speak is not None, voice=voice
+            )
+            _or_exit(lambda: printer.show_all(events))
+        raise typer.Exit(printer.finish())
     settings = get_settings()
     _setup_logging(settings)
     logging.getLogger().setLevel(logging.WARNING)
     runtime = _runtime(settings)
     try:
-        code = asyncio.run(_answer(runtime, question, image, audio, speak, voice, top_k))
+        asyncio.run(_answer_here(runtime, printer, question, image, audio, speak is not None, voice, top_k))
     finally:
         runtime.close()
-    raise typer.Exit(code)
+    raise typer.Exit(printer.finish())
 
 
-async def _answer(
+async def _answer_here(
     runtime: Runtime,
+    printer: _AnswerPrinter,
     question: str | None,
     image: Path | None,
     audio: Path | None,
-    speak: Path | None,
+    speak: bool,
     voice: str | None,
     top_k: int | None,
-) -> int:
-    """Print the answer as it streams; 0 when answered, 1 when the generator failed, 2 for a bad question."""
-    from omnidex.generation import answer as events
-    from omnidex.generation.wire import wav_file
+) -> None:
+    from omnidex.api.routes.answer import wire_event
+    from omnidex.generation.answer import Ask
 
-    ask = events.Ask(
+    ask = Ask(
         query=question,
         image=image.read_bytes() if image else None,
         audio=audio.read_bytes() if audio else None,
         top_k=top_k or runtime.settings.answer_top_k,
-        speak=speak is not None,
+        speak=speak,
         voice=voice,
     )
-    pcm, rate, code = bytearray(), 0, 0
     try:
         prepared = await runtime.answerer.prepare(runtime.settings.tenant, ask)
         async for event in runtime.answerer.answer(prepared):
-            if isinstance(event, events.Retrieved) and event.found.transcript:
-                console.print(f"[dim]heard:[/dim] {event.found.transcript}")
-            elif isinstance(event, events.Text):
-                console.print(event.text, end="", markup=False, highlight=False)
-            elif isinstance(event, events.Audio):
-                pcm += event.pcm
-                rate = event.rate
-            elif isinstance(event, events.Notice):
-                err_console.print(f"[yellow]note:[/yellow] {event.message}")
-            elif isinstance(event, events.Failed):
-                err_console.print(f"\n[red]error ({event.part}):[/red] {event.message}")
-                code = 1 if event.part == "answer" else code
-            elif isinstance(event, events.Cited):
-                console.print()
-                for citation in event.citations:
-                    console.print(
-                        f"[bold][{citation.number}][/bold] {citation.hit.source} ({_where(citation.hit)})"
-                    )
-            elif isinstance(event, events.Finished) and event.answer is None:
-                for number, source in enumerate(prepared.context.sources, 1):
-                    console.print(f"[bold]{number}.[/bold] {source.hit.source} ({_where(source.hit)})")
+            printer.show(wire_event(event)[1])
     except OmnidexError as exc:
         err_console.print(f"[red]error:[/red] {exc.message}")
-        return 2
+        raise typer.Exit(2) from exc
     finally:
         if runtime.generator is not None:
             await runtime.generator.aclose()
-    if speak is not None and pcm:
-        speak.write_bytes(wav_file(bytes(pcm), rate))
-        err_console.print(f"[dim]speech: {len(pcm) / 2 / rate:.1f} s written to {speak}[/dim]")
-    return code
 
 
-def _print_source(label: str, hit: Hit) -> None:
+class _AnswerPrinter:
+    """Prints an answer's events as they come; the speech goes to a WAV file."""
+
+    def __init__(self, speak: Path | None) -> None:
+        self.speak = speak
+        self.pcm = bytearray()
+        self.rate = 0
+        self.hits: list[HitOut] = []
+        self.code = 0
+
+    def show(self, event: object) -> None:
+        from omnidex.api import schemas
+
+        if isinstance(event, schemas.RetrievalEvent):
+            self.hits = event.hits
+            if event.transcript:
+                console.print(f"[dim]heard:[/dim] {escape(event.transcript)}")
+        elif isinstance(event, schemas.TextEvent):
+            console.print(event.text, end="", markup=False, highlight=False)
+        elif isinstance(event, schemas.AudioEvent):
+            self.pcm += event.pcm()
+            self.rate = event.sample_rate
+        elif isinstance(event, schemas.NoticeEvent):
+            err_console.print(f"[yellow]note:[/yellow] {escape(event.message)}")
+        elif isinstance(event, schemas.ErrorEvent):
+            err_console.print(f"\n[red]error ({event.part}):[/red] {escape(event.message)}")
+            self.code = 1 if event.part == "answer" else self.code
+        elif isinstance(event, schemas.CitationsEvent):
+            console.print()
+            for citation in event.citations:
+                _print_source(f"[{citation.number}]", citation)
+        elif isinstance(event, schemas.DoneEvent) and event.answer is None:
+            for number, hit in enumerate(self.hits, 1):
+                _print_source(f"{number}.", hit)
+
+    def show_all(self, events: Iterable[object]) -> None:
+        for event in events:
+            self.show(event)
+
+    def finish(self) -> int:
+        from omnidex.generation.wire import wav_file
+
+        if self.speak is not None and self.pcm:
+            self.speak.write_bytes(wav_file(bytes(self.pcm), self.rate))
+            err_console.print(
+                f"[dim]speech: {len(self.pcm) / 2 / self.rate:.1f} s written to {self.speak}[/dim]"
+            )
+        return self.code
+
+
+def _or_exit(work: Callable[[], T]) -> T:
+    """``work()``, or the error in words and exit status 2."""
+    try:
+        return work()
+    except OmnidexError as exc:
+        err_console.print(f"[red]error:[/red] {escape(exc.message)}")
+        raise typer.Exit(2) from exc
+
+
+def _print_source(label: str, hit: HitOut) -> None:
     console.print(f"[bold]{escape(label)}[/bold] {escape(hit.source)} ({_where(hit)})")
 
 
-def _where(hit: Hit) -> str:
+def _where(hit: HitOut) -> str:
     if hit.page:
         return f"p. {hit.page}"
     if hit.t is not None:

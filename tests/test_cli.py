@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from omnidex.api.app import create_app
 from omnidex.cli import app
 from omnidex.config import Settings, get_settings
 from omnidex.runtime import Runtime
 from tests.files import make_binary, make_pdf
-from tests.omni_fakes import FakeOmni, Script
+from tests.omni_fakes import FakeOmni, Script, serve, stop
 
 
 @pytest.fixture
@@ -114,3 +115,40 @@ def test_ask_prints_the_cited_answer_and_writes_the_speech(
     failed = runner.invoke(app, ["ask", "Who wears sunscreen?"])
     assert failed.exit_code == 1
     assert "HTTP 500" in failed.output
+
+
+def test_every_command_can_talk_to_a_server(
+    tmp_path: Path, omni: Callable[[str], FakeOmni], make_runtime: Callable[..., Runtime]
+) -> None:
+    fake = omni("vllm-omni")
+    fake.script = Script(text="The lion does [1].")
+    rt = make_runtime(generator="vllm-omni", generator_url=fake.url)
+    server, thread, url = serve(create_app(runtime=rt, workers=1))
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    make_pdf(folder / "zoo.pdf", [["The lion puts on sunscreen every morning."]])
+    make_binary(folder / "junk.dat")
+    runner = CliRunner()
+    try:
+        ingested = runner.invoke(app, ["ingest", "--url", url, str(folder)])
+        assert ingested.exit_code == 1, ingested.output  # junk.dat failed
+        assert "zoo.pdf" in ingested.output
+        assert "ready" in ingested.output
+        assert "unrecognised" in ingested.output
+        found = runner.invoke(app, ["search", "--url", url, "sunscreen", "--json"])
+        assert found.exit_code == 0, found.output
+        assert json.loads(found.output)["hits"][0]["source"] == "zoo.pdf"
+        speech = tmp_path / "answer.wav"
+        asked = runner.invoke(
+            app, ["ask", "Who wears sunscreen?", "--speak", str(speech)], env={"OMNIDEX_URL": url}
+        )
+        assert asked.exit_code == 0, asked.output
+        assert "The lion does [1]." in asked.output
+        assert "[1] zoo.pdf (p. 1)" in asked.output
+        with wave.open(str(speech)) as reader:
+            assert reader.getnframes() == 4800
+        refused = runner.invoke(app, ["search", "--url", url])
+        assert refused.exit_code == 2
+        assert "give a query" in refused.output
+    finally:
+        stop(server, thread)
