@@ -53,6 +53,7 @@ bench: install-test ## the performance harness (see benchmarks/README.md)
 	$(OFFLINE) $(BIN)/python -m benchmarks.visual
 	$(OFFLINE) $(BIN)/python -m benchmarks.audio
 	$(OFFLINE) $(BIN)/python -m benchmarks.answer
+	$(OFFLINE) $(BIN)/python -m benchmarks.client_upload
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

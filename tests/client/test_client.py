@@ -15,6 +15,7 @@ from omnidex import errors
 from omnidex.api.app import create_app
 from omnidex.api.schemas import AudioEvent, CitationsEvent, DoneEvent, RetrievalEvent, TextEvent
 from omnidex.client import AsyncClient, Client, ClientError
+from omnidex.client.base import Call
 from omnidex.runtime import Runtime
 from tests.files import make_pdf, make_picture, recording, speak, write_audio
 from tests.omni_fakes import FakeOmni, Script, serve, stop
@@ -105,6 +106,9 @@ def test_errors_are_typed(server: tuple[str, FakeOmni], tmp_path: Path) -> None:
             client.media("no-such-item")
         with pytest.raises(errors.InvalidRequest):
             client.search()
+        with pytest.raises(errors.UnsupportedMediaType) as not_a_form:  # the client always sends forms
+            client._send(Call("POST", "/v1/documents", json={"files": []}))
+        assert not_a_form.value.code == "unsupported_media_type"
         fake.script = Script(status=500)
         failed = client.answer("anything")
         assert failed.error is not None
