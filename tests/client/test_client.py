@@ -174,6 +174,8 @@ def test_the_async_client_through_the_asgi_transport(
             with pytest.raises(errors.NotFound):
                 await client.items(done[0].id)
             assert (await client.document(done[1].id)).status == "ready"
+        assert rt.generator is not None
+        await rt.generator.aclose()  # no lifespan here to close its connections
 
     try:
         asyncio.run(scenario())
