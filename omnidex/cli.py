@@ -24,6 +24,7 @@ from omnidex.types import DocStatus
 
 if TYPE_CHECKING:
     from omnidex.api.schemas import HitOut
+    from omnidex.db.engine import Database
     from omnidex.db.models import DocumentRow
     from omnidex.runtime import Runtime
 
@@ -81,13 +82,42 @@ def serve(
 
     settings = get_settings()
     _setup_logging(settings)
+    address = host or settings.host
+    if not _loopback(address) and not _has_keys():
+        err_console.print(
+            f"[red]error:[/red] refusing to serve on {address} without API keys: anyone who can reach it "
+            "could read and delete everything. Create one with `omnidex keys create --role admin`, "
+            "or serve on 127.0.0.1."
+        )
+        raise typer.Exit(2)
     application = create_app(settings, workers=workers)
     uvicorn.run(
         application,
-        host=host or settings.host,
+        host=address,
         port=port or settings.port,
         log_level=settings.log_level.lower(),
     )
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _has_keys() -> bool:
+    from omnidex.db import keys
+
+    db = _database()
+    try:
+        return keys.keys_exist(db)
+    finally:
+        db.close()
 
 
 @app.command()
@@ -237,6 +267,74 @@ def _ingest_remote(files: list[Path], url: str, api_key: str | None) -> Summary:
                 break
             time.sleep(0.3)
     return summary
+
+
+keys_app = typer.Typer(
+    help="API keys: each acts for one tenant as reader, writer or admin.", no_args_is_help=True
+)
+app.add_typer(keys_app, name="keys")
+RoleOption = Annotated[
+    str, typer.Option(help="reader (search, answer, read), writer (also upload and delete) or admin.")
+]
+
+
+def _database() -> Database:
+    from omnidex.db.engine import Database
+
+    db = Database(get_settings().resolved_database_url)
+    db.create_schema()
+    return db
+
+
+@keys_app.command("create")
+def keys_create(
+    tenant: Annotated[str, typer.Option(help="The tenant the key acts for.")] = "default",
+    role: RoleOption = "reader",
+    name: Annotated[str, typer.Option(help="A note to tell keys apart.")] = "",
+) -> None:
+    """Create a key and print it once: only its hash is stored."""
+    from omnidex.db import keys
+
+    db = _database()
+    try:
+        row, secret = _or_exit(lambda: keys.create_key(db, tenant, role, name))
+    finally:
+        db.close()
+    err_console.print(f"key {row.id} for tenant {escape(row.tenant)} as {row.role}; it is shown only now:")
+    console.print(secret, markup=False, highlight=False)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Every key, revoked ones included (never their secrets)."""
+    from omnidex.db import keys
+
+    db = _database()
+    try:
+        rows = keys.list_keys(db)
+    finally:
+        db.close()
+    table = Table("id", "tenant", "role", "name", "created", "revoked")
+    for row in rows:
+        created = row.created_at.isoformat(timespec="seconds")
+        revoked = row.revoked_at.isoformat(timespec="seconds") if row.revoked_at else ""
+        table.add_row(row.id, row.tenant, row.role, row.name, created, revoked)
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (see `omnidex keys list`).")],
+) -> None:
+    """Revoke a key: requests with it are refused from now on."""
+    from omnidex.db import keys
+
+    db = _database()
+    try:
+        row = _or_exit(lambda: keys.revoke_key(db, key_id))
+    finally:
+        db.close()
+    console.print(f"revoked key {row.id} of tenant {escape(row.tenant)}")
 
 
 @app.command()

@@ -4,6 +4,8 @@
 
     OmnidexError                  (500 internal)
     ├── InvalidRequest            (400 invalid_request)
+    ├── Unauthorized              (401 unauthorized) no key, or a wrong one, where keys are needed
+    ├── Forbidden                 (403 forbidden) the key's role may not do this
     ├── NotFound                  (404 not_found)
     ├── PayloadTooLarge           (413 payload_too_large)
     ├── UnsupportedMediaType      (415 unsupported_media_type)
@@ -39,6 +41,16 @@ class OmnidexError(Exception):
 class InvalidRequest(OmnidexError):
     status = 400
     code = "invalid_request"
+
+
+class Unauthorized(OmnidexError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(OmnidexError):
+    status = 403
+    code = "forbidden"
 
 
 class NotFound(OmnidexError):

@@ -14,6 +14,7 @@ import omnidex
 from omnidex.api.errors import install_error_handlers
 from omnidex.api.routes import answer, chat, documents, health, info, media, search, web
 from omnidex.config import Settings, get_settings
+from omnidex.db import keys
 from omnidex.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -77,4 +78,9 @@ def _log_start(runtime: Runtime, workers: int) -> None:
         store,
         workers,
     )
-    log.info("no API keys: every request acts as tenant %r; keep this server on localhost", settings.tenant)
+    if keys.keys_exist(runtime.db):
+        log.info("API keys are on: every request but /healthz and /readyz needs Authorization: Bearer <key>")
+    else:
+        log.info(
+            "no API keys: every request acts as tenant %r; keep this server on localhost", settings.tenant
+        )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from omnidex.config import Settings
-from omnidex.errors import Unavailable
+from omnidex.db import keys
+from omnidex.db.keys import Caller, Role
+from omnidex.errors import Forbidden, Unauthorized, Unavailable
 from omnidex.runtime import Runtime
 
 
@@ -22,11 +25,36 @@ async def get_settings_dep(runtime: Annotated[Runtime, Depends(get_runtime)]) ->
     return runtime.settings
 
 
-async def get_tenant(settings: Annotated[Settings, Depends(get_settings_dep)]) -> str:
-    """The caller's tenant; without API keys every caller is the default tenant."""
-    return settings.tenant
+async def get_caller(request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]) -> Caller:
+    """Who is calling: the key's tenant and role; without any keys, everyone is the default tenant."""
+    if not keys.keys_exist(runtime.db):
+        return Caller(runtime.settings.tenant, Role.ADMIN)
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("this server needs an API key: send the header Authorization: Bearer <key>")
+    caller = keys.verify(runtime.db, token.strip())
+    if caller is None:
+        raise Unauthorized("that API key is not valid, or it was revoked")
+    return caller
+
+
+async def get_tenant(caller: Annotated[Caller, Depends(get_caller)]) -> str:
+    return caller.tenant
+
+
+def require(role: Role) -> Callable[[Caller], Awaitable[Caller]]:
+    """A dependency that lets only callers whose role allows ``role`` through."""
+
+    async def check(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
+        if not caller.role.allows(role):
+            raise Forbidden(f"a {caller.role} key may not do this; it needs a {role} key")
+        return caller
+
+    return check
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+CallerDep = Annotated[Caller, Depends(get_caller)]
 TenantDep = Annotated[str, Depends(get_tenant)]
+WriterDep = Annotated[Caller, Depends(require(Role.WRITER))]

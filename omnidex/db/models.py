@@ -62,3 +62,17 @@ class ItemRow(Base):
     text: Mapped[str] = mapped_column(Text, default="")
 
     document: Mapped[DocumentRow] = relationship(back_populates="items")
+
+
+class ApiKeyRow(Base):
+    """An API key: only a hash of its secret is kept; it acts for one tenant in one role."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(128), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(255), default="")
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)

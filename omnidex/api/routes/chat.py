@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 import omnidex
-from omnidex.api.deps import RuntimeDep, TenantDep
+from omnidex.api.deps import CallerDep, RuntimeDep, TenantDep
 from omnidex.api.routes.answer import citation_out
 from omnidex.api.schemas import ErrorResponse
 from omnidex.api.sse import SSE_HEADERS
@@ -61,7 +61,7 @@ class ChatRequest(BaseModel):
 
 
 @router.get("/models")
-def list_models() -> dict[str, Any]:
+def list_models(caller: CallerDep) -> dict[str, Any]:
     """The one model omnidex serves: retrieval plus the configured generator."""
     card = {"id": MODEL_ID, "object": "model", "created": STARTED, "owned_by": "omnidex"}
     return {"object": "list", "data": [card]}

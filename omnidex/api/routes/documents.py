@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import FileResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from omnidex.api.deps import RuntimeDep, TenantDep
+from omnidex.api.deps import RuntimeDep, TenantDep, WriterDep
 from omnidex.api.schemas import (
     DocumentList,
     DocumentOut,
@@ -38,7 +38,7 @@ KEEPALIVE_SECONDS = 15.0
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=UploadResponse, responses=ERRORS)
-async def upload_documents(request: Request, runtime: RuntimeDep, tenant: TenantDep) -> UploadResponse:
+async def upload_documents(request: Request, runtime: RuntimeDep, caller: WriterDep) -> UploadResponse:
     """Upload one or more files (multipart, any field name); each is queued for indexing.
 
     Identical bytes already uploaded by the tenant return the existing document.
@@ -53,7 +53,7 @@ async def upload_documents(request: Request, runtime: RuntimeDep, tenant: Tenant
     out = []
     for upload in received:
         created = await run_in_threadpool(
-            register_upload, runtime.db, runtime.blobs, upload.blob, upload.name, tenant
+            register_upload, runtime.db, runtime.blobs, upload.blob, upload.name, caller.tenant
         )
         doc = created.document
         out.append(
@@ -98,9 +98,9 @@ def list_document_items(doc_id: str, runtime: RuntimeDep, tenant: TenantDep) -> 
 
 
 @router.delete("/{doc_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS)
-def delete_document(doc_id: str, runtime: RuntimeDep, tenant: TenantDep) -> Response:
+def delete_document(doc_id: str, runtime: RuntimeDep, caller: WriterDep) -> Response:
     """Delete a document, its vectors and (when no other document shares them) its bytes."""
-    remove_document(runtime.db, runtime.store, runtime.blobs, tenant, doc_id)
+    remove_document(runtime.db, runtime.store, runtime.blobs, caller.tenant, doc_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

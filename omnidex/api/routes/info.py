@@ -5,14 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 import omnidex
-from omnidex.api.deps import RuntimeDep
+from omnidex.api.deps import CallerDep, RuntimeDep
 from omnidex.api.schemas import Feature, InfoResponse
 
 router = APIRouter(prefix="/v1", tags=["info"])
 
 
 @router.get("/info", response_model=InfoResponse)
-def get_info(runtime: RuntimeDep) -> InfoResponse:
+def get_info(runtime: RuntimeDep, caller: CallerDep) -> InfoResponse:
     """Models, vector sizes and enabled features."""
     clip = runtime.image_encoder
     generator = runtime.generator
