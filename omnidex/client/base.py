@@ -135,32 +135,51 @@ class Counting:
         return chunk
 
 
+class SseBlocks:
+    """Assembles server-sent events from lines: ``feed`` returns (name, data) when one ends."""
+
+    def __init__(self) -> None:
+        self.name = "message"
+        self.data: list[str] = []
+
+    def feed(self, line: str) -> tuple[str, str] | None:
+        if not line:
+            block = (self.name, "\n".join(self.data)) if self.data else None
+            self.name, self.data = "message", []
+            return block
+        if line.startswith("event:"):
+            self.name = line[6:].strip()
+        elif line.startswith("data:"):
+            self.data.append(line[5:].lstrip())
+        return None
+
+
 def sse_blocks(lines: Iterable[str]) -> Iterable[tuple[str, str]]:
     """(event name, data) for each server-sent event in a stream of lines."""
-    name, data = "message", list[str]()
+    blocks = SseBlocks()
     for line in lines:
-        if not line:
-            if data:
-                yield name, "\n".join(data)
-            name, data = "message", []
-        elif line.startswith("event:"):
-            name = line[6:].strip()
-        elif line.startswith("data:"):
-            data.append(line[5:].lstrip())
+        if block := blocks.feed(line):
+            yield block
 
 
 async def asse_blocks(lines: AsyncIterator[str]) -> AsyncIterator[tuple[str, str]]:
     """The async twin of :func:`sse_blocks`."""
-    name, data = "message", list[str]()
+    blocks = SseBlocks()
     async for line in lines:
-        if not line:
-            if data:
-                yield name, "\n".join(data)
-            name, data = "message", list[str]()
-        elif line.startswith("event:"):
-            name = line[6:].strip()
-        elif line.startswith("data:"):
-            data.append(line[5:].lstrip())
+        if block := blocks.feed(line):
+            yield block
+
+
+def answer_call(
+    query: str | None,
+    image: Media | None,
+    audio: Media | None,
+    fields: dict[str, Any],
+    *,
+    stream: bool = False,
+) -> Call:
+    """A ``/v1/answer`` request: the search fields plus the generation options."""
+    return search_call("/v1/answer", query, image, audio, {**fields, "stream": stream or None})
 
 
 def answer_event(name: str, data: str) -> AnswerEvent | None:

@@ -29,6 +29,7 @@ from omnidex.client.base import (
     Counting,
     Media,
     Progress,
+    answer_call,
     answer_event,
     content_type,
     ids_of,
@@ -180,7 +181,7 @@ class Client:
     ) -> AnswerResponse:
         """A whole answer at once (see ``stream_answer`` for events as they come)."""
         fields = {"top_k": top_k, "speak": speak, "voice": voice, "language": language, **options}
-        call = search_call("/v1/answer", query, image, audio, fields)
+        call = answer_call(query, image, audio, fields)
         response = self._send(call, allow=frozenset({502}))  # 502: no answer, but the hits
         return parse(AnswerResponse, response)
 
@@ -197,15 +198,8 @@ class Client:
         **options: Any,
     ) -> Iterator[AnswerEvent]:
         """The answer's events as they arrive: retrieval, text, audio, notice, citations, done or error."""
-        fields = {
-            "top_k": top_k,
-            "speak": speak,
-            "voice": voice,
-            "language": language,
-            "stream": True,
-            **options,
-        }
-        call = search_call("/v1/answer", query, image, audio, fields)
+        fields = {"top_k": top_k, "speak": speak, "voice": voice, "language": language, **options}
+        call = answer_call(query, image, audio, fields, stream=True)
         with self._http.stream(
             call.method, call.path, json=call.json, data=call.data, files=call.files
         ) as response:

@@ -28,15 +28,13 @@ DEFAULT_MODEL = "qwen3-omni-flash"
 DEFAULT_VOICE = "Cherry"
 
 
-class DashScope:
+class DashScope(wire.HttpBackend):
     name = "dashscope"
     speaks = True
     sees = True
 
-    def __init__(self, client: wire.ChatClient, model: str | None = None, voice: str | None = None) -> None:
-        self.client = client
-        self.model = model or DEFAULT_MODEL
-        self.voice = voice or DEFAULT_VOICE
+    default_model = DEFAULT_MODEL
+    default_voice = DEFAULT_VOICE
 
     def body(self, request: GenerationRequest) -> dict[str, Any]:
         conversation = split_media(request.messages)
@@ -63,9 +61,6 @@ class DashScope:
                 text = delta.get("content") or audio.get("transcript")
                 if text and request.text:
                     yield TextDelta(text)
-
-    async def aclose(self) -> None:
-        await self.client.aclose()
 
 
 def split_media(conversation: Sequence[Message]) -> list[Message]:

@@ -14,14 +14,12 @@ from omnidex.generation.base import Delta, GenerationRequest, TextDelta
 from omnidex.generation.vllm_omni import DEFAULT_MODEL
 
 
-class OpenAICompatible:
+class OpenAICompatible(wire.HttpBackend):
     name = "openai"
     speaks = False
     sees = False
 
-    def __init__(self, client: wire.ChatClient, model: str | None = None) -> None:
-        self.client = client
-        self.model = model or DEFAULT_MODEL
+    default_model = DEFAULT_MODEL
 
     def body(self, request: GenerationRequest) -> dict[str, Any]:
         return wire.chat_body(self.model, wire.messages(request.messages, media=False), request)
@@ -35,6 +33,3 @@ class OpenAICompatible:
                 piece = (choice.get("delta") or {}).get("content")
                 if piece:
                     yield TextDelta(piece)
-
-    async def aclose(self) -> None:
-        await self.client.aclose()

@@ -16,15 +16,13 @@ DEFAULT_MODEL = "Qwen/Qwen3-Omni-30B-A3B-Instruct"
 DEFAULT_VOICE = "ethan"
 
 
-class VllmOmni:
+class VllmOmni(wire.HttpBackend):
     name = "vllm-omni"
     speaks = True
     sees = True
 
-    def __init__(self, client: wire.ChatClient, model: str | None = None, voice: str | None = None) -> None:
-        self.client = client
-        self.model = model or DEFAULT_MODEL
-        self.voice = voice or DEFAULT_VOICE
+    default_model = DEFAULT_MODEL
+    default_voice = DEFAULT_VOICE
 
     def body(self, request: GenerationRequest) -> dict[str, Any]:
         body = wire.chat_body(self.model, wire.messages(request.messages), request)
@@ -51,6 +49,3 @@ class VllmOmni:
                     yield AudioDelta(pcm, rate)
                 elif modality == "text":
                     yield TextDelta(piece)
-
-    async def aclose(self) -> None:
-        await self.client.aclose()

@@ -139,6 +139,21 @@ async def _lines(response: httpx.Response) -> AsyncIterator[str]:
         yield pending.decode("utf-8", "replace")
 
 
+class HttpBackend:
+    """What every HTTP backend keeps: its chat client, the model it asks for, the voice it speaks in."""
+
+    default_model = ""
+    default_voice = ""
+
+    def __init__(self, client: ChatClient, model: str | None = None, voice: str | None = None) -> None:
+        self.client = client
+        self.model = model or self.default_model
+        self.voice = voice or self.default_voice
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
 async def _read_error(response: httpx.Response) -> bytes:
     try:
         return await response.aread()

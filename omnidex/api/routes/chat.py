@@ -10,7 +10,6 @@ asks for audio, and the citations as an extra ``citations`` field.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import time
 import uuid
@@ -25,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 import omnidex
 from omnidex.api.deps import CallerDep, RuntimeDep, TenantDep
 from omnidex.api.routes.answer import citation_out
+from omnidex.api.routes.search import decode_base64
 from omnidex.api.schemas import ErrorResponse
 from omnidex.api.sse import SSE_HEADERS
 from omnidex.errors import GeneratorError, InvalidRequest, NoGenerator
@@ -127,23 +127,14 @@ def _question(content: Any) -> tuple[str, bytes | None, bytes | None]:
             url = (part.get("image_url") or {}).get("url", "")
             image = _data_url(url, "image_url")
         elif kind == "input_audio":
-            audio = _base64((part.get("input_audio") or {}).get("data", ""), "input_audio")
+            audio = decode_base64((part.get("input_audio") or {}).get("data", ""), "input_audio")
     return " ".join(w.strip() for w in words if w.strip()), image, audio
 
 
 def _data_url(url: str, field: str) -> bytes:
     if not url.startswith("data:") or "," not in url:
         raise InvalidRequest(f"{field}: omnidex takes pictures as data: URLs, not links")
-    return _base64(url.split(",", 1)[1], field)
-
-
-def _base64(encoded: str, field: str) -> bytes:
-    if encoded.startswith("data:") and "," in encoded:
-        encoded = encoded.split(",", 1)[1]
-    try:
-        return base64.b64decode(encoded, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise InvalidRequest(f"{field} is not valid base64") from exc
+    return decode_base64(url, field)
 
 
 class _Reply:

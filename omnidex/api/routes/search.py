@@ -99,8 +99,8 @@ async def read_query(request: Request, schema: type[Query]) -> tuple[Query, byte
     except ValueError as exc:
         raise InvalidRequest("the body is not valid JSON") from exc
     body = _validate(schema, payload)
-    image = _decode_base64(body.image, "image") if body.image else None
-    audio = _decode_base64(body.audio, "audio") if body.audio else None
+    image = decode_base64(body.image, "image") if body.image else None
+    audio = decode_base64(body.audio, "audio") if body.audio else None
     return body, image, audio
 
 
@@ -118,7 +118,8 @@ async def _read_upload(upload: UploadFile) -> bytes:
     return data
 
 
-def _decode_base64(encoded: str, field: str) -> bytes:
+def decode_base64(encoded: str, field: str) -> bytes:
+    """Bytes from base64 or a base64 data URL, at most MAX_QUERY_MEDIA_BYTES; raises InvalidRequest."""
     if encoded.startswith("data:") and "," in encoded:
         encoded = encoded.split(",", 1)[1]  # a data URL
     if len(encoded) > MAX_QUERY_MEDIA_BYTES * 4 // 3 + 4:
