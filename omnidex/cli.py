@@ -53,7 +53,9 @@ RecordingOption = Annotated[
 
 
 def _setup_logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from omnidex.logs import setup_logging
+
+    setup_logging(settings.log_level, settings.log_format)
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
@@ -74,6 +76,9 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
     workers: Annotated[int | None, typer.Option(help="Ingest worker threads in this process.")] = None,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="Only enqueue: `omnidex worker` processes index.")
+    ] = False,
 ) -> None:
     """Run the API, the web UI and the ingest workers in one process."""
     import uvicorn
@@ -90,12 +95,15 @@ def serve(
             "or serve on 127.0.0.1."
         )
         raise typer.Exit(2)
-    application = create_app(settings, workers=workers)
+    application = create_app(settings, workers=0 if no_worker else workers)
     uvicorn.run(
         application,
         host=address,
         port=port or settings.port,
         log_level=settings.log_level.lower(),
+        # Logging is set up above; the API logs each request itself, with its id.
+        log_config=None,
+        access_log=False,
     )
 
 
@@ -130,7 +138,7 @@ def worker() -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     try:
-        console.print(f"worker on {settings.resolved_database_url}: waiting for documents (Ctrl+C to stop)")
+        console.print(f"worker on {runtime.db.safe_url}: waiting for documents (Ctrl+C to stop)")
         runtime.make_worker().run(stop)
     finally:
         runtime.close()
@@ -281,9 +289,30 @@ RoleOption = Annotated[
 def _database() -> Database:
     from omnidex.db.engine import Database
 
-    db = Database(get_settings().resolved_database_url)
-    db.create_schema()
+    settings = get_settings()
+    db = Database(settings.resolved_database_url)
+    try:
+        _or_exit(lambda: db.migrate(apply=settings.migrate_on_start))
+    except BaseException:
+        db.close()
+        raise
     return db
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the metadata database's schema to this version (safe to run while others start)."""
+    from omnidex.db.engine import Database
+
+    db = Database(get_settings().resolved_database_url)
+    try:
+        before, now = _or_exit(db.migrate)
+    finally:
+        db.close()
+    if before == now:
+        console.print(f"{db.safe_url}: schema is up to date (revision {now})")
+    else:
+        console.print(f"{db.safe_url}: schema migrated from revision {before or 'none'} to {now}")
 
 
 @keys_app.command("create")

@@ -27,11 +27,21 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="SQLAlchemy URL of the metadata database; default SQLite in the data dir."
     )
+    migrate_on_start: bool = Field(
+        True, description="Apply pending schema migrations at start-up (else run `omnidex migrate`)."
+    )
     qdrant_url: str | None = Field(
         None, description="Qdrant server URL; unset means the embedded Qdrant Edge shard."
     )
     qdrant_api_key: str | None = Field(None, description="API key for the Qdrant server.")
     collection: str = Field("omnidex", description="Qdrant collection name (server mode).")
+    qdrant_shards: int = Field(1, ge=1, description="Shards of a new collection (a cluster spreads them).")
+    qdrant_replication_factor: int = Field(
+        1, ge=1, description="Copies of each shard of a new collection on a cluster."
+    )
+    qdrant_write_consistency: int = Field(
+        1, ge=1, description="Replicas that must acknowledge a write before it succeeds."
+    )
 
     text_model: str = Field(
         PACKAGED_TEXT_MODEL,
@@ -121,6 +131,9 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535, description="Port `omnidex serve` listens on.")
     tenant: str = Field("default", description="Tenant of requests that carry no API key.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines as text, or as one JSON object each (with the request id)."
+    )
 
     @field_validator("data_dir")
     @classmethod
@@ -134,10 +147,6 @@ class Settings(BaseSettings):
     @property
     def blobs_dir(self) -> Path:
         return self.data_dir / "blobs"
-
-    @property
-    def edge_dir(self) -> Path:
-        return self.data_dir / "qdrant-edge"
 
     @property
     def lock_path(self) -> Path:

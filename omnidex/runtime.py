@@ -36,6 +36,7 @@ from omnidex.generation.media import MediaReader
 from omnidex.ingest.ocr import ocr_status
 from omnidex.ingest.pipeline import Pipeline
 from omnidex.ingest.worker import Worker
+from omnidex.metrics import Metrics
 from omnidex.retrieval import Retriever
 from omnidex.store import Schema, VectorStore, make_store
 from omnidex.store.base import DEFAULT_IMAGE_DIM
@@ -133,7 +134,7 @@ class Runtime:
         self._lock = None if settings.qdrant_url else DataDirLock(settings.lock_path)
         try:
             self.db = Database(settings.resolved_database_url)
-            self.db.create_schema()
+            self.db.migrate(apply=settings.migrate_on_start)
             self.blobs = LocalBlobStore(settings.blobs_dir)
             self.text_encoder = text_encoder or make_text_encoder(settings)
             self.sparse_encoder = sparse_encoder or make_sparse_encoder(settings)
@@ -194,6 +195,7 @@ class Runtime:
             initializer=set_torch_threads,
             initargs=(1,),
         )
+        self.metrics = Metrics(self.db)
         self.answerer = Answerer(
             self.retriever,
             self.generator,
@@ -202,6 +204,7 @@ class Runtime:
             make_budget(settings),
             max_image_pixels=settings.max_image_pixels,
             max_tokens=settings.generator_max_tokens,
+            on_answer=self.metrics.observe_answer,
         )
 
     def make_worker(self) -> Worker:

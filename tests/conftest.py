@@ -24,7 +24,8 @@ from omnidex.encoders.sparse import Bm25Encoder
 from omnidex.encoders.text import SentenceTransformerEncoder
 from omnidex.runtime import Runtime
 from omnidex.types import DocStatus
-from tests import omni_fakes
+from tests import omni_fakes, postgres
+from tests.qdrant_fake import FakeQdrant
 
 EXTERNAL_ENV = "OMNIDEX_EXTERNAL_FIXTURES"
 
@@ -80,9 +81,29 @@ def tiny_clip(tiny_clip_files: tuple[Path, Path]) -> OpenClipEncoder:
     return encoder
 
 
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A PostgreSQL server for the session (ours, or the one the environment names); yields its URL."""
+    if url := os.environ.get(postgres.URL_ENV):
+        yield url
+        return
+    if postgres.find_binaries() is None:
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    with postgres.cluster() as url:
+        yield url
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", workers=0, poll_seconds=0.05, lease_seconds=30)
+def database_url() -> str | None:
+    """The metadata database of the test's runtime: None is SQLite in the data dir."""
+    return None
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str | None) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data", database_url=database_url, workers=0, poll_seconds=0.05, lease_seconds=30
+    )
 
 
 @pytest.fixture
@@ -138,6 +159,15 @@ def live_server(runtime: Runtime) -> Iterator[str]:
 
 
 @pytest.fixture
+def qdrant_server() -> Iterator[FakeQdrant]:
+    """A stand-in Qdrant server on localhost (REST, backed by qdrant-client's local mode)."""
+    fake = FakeQdrant()
+    server, thread, fake.url = omni_fakes.serve(fake.app())
+    yield fake
+    omni_fakes.stop(server, thread)
+
+
+@pytest.fixture
 def omni() -> Iterator[Callable[[str], omni_fakes.FakeOmni]]:
     """Starts fake Qwen3-Omni servers of a flavor (vllm-omni, dashscope, openai) on localhost."""
     running: list[omni_fakes.Running] = []
@@ -186,6 +216,13 @@ def external() -> Path:
     if not folder or not Path(folder).is_dir():
         pytest.skip(f"{EXTERNAL_ENV} is not set to the folder of external test files")
     return Path(folder)
+
+
+def both_databases(request: pytest.FixtureRequest) -> str | None:
+    """For a ``database_url`` fixture parametrized over SQLite and PostgreSQL."""
+    if request.param == "sqlite":
+        return None
+    return postgres.create_database(request.getfixturevalue("postgres_server"))
 
 
 def wait_until_done(client: TestClient, doc_ids: list[str], timeout: float = 120.0) -> dict[str, dict]:

@@ -33,6 +33,12 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 SPEAKERS = ("aiden", "chelsie", "ethan")
+# What each flavor's /v1/models lists: the model the backend asks for by default.
+SERVED = {
+    "vllm-omni": "Qwen/Qwen3-Omni-30B-A3B-Instruct",
+    "dashscope": "qwen3-omni-flash",
+    "openai": "Qwen/Qwen3-Omni-30B-A3B-Instruct",
+}
 RATE = 24_000
 CREATED = 1767225600
 
@@ -82,7 +88,17 @@ class FakeOmni:
     url: str = ""
 
     def app(self) -> Starlette:
-        return Starlette(routes=[Route("/v1/chat/completions", self._chat, methods=["POST"])])
+        return Starlette(
+            routes=[
+                Route("/v1/chat/completions", self._chat, methods=["POST"]),
+                Route("/v1/models", self._models),
+            ]
+        )
+
+    async def _models(self, _: Request) -> Response:
+        # vllm-omni-models.json's shape; every flavor lists what it serves alike.
+        model = {"id": SERVED[self.flavor], "object": "model", "created": 1767225600, "owned_by": "vllm"}
+        return JSONResponse({"object": "list", "data": [model]})
 
     async def _chat(self, request: Request) -> Response:
         self.arrivals.append(time.perf_counter())

@@ -12,10 +12,12 @@ from starlette.concurrency import run_in_threadpool
 
 import omnidex
 from omnidex.api.errors import install_error_handlers
+from omnidex.api.observe import ObserveRequests
 from omnidex.api.routes import answer, chat, documents, health, info, media, search, web
 from omnidex.config import Settings, get_settings
 from omnidex.db import keys
 from omnidex.runtime import Runtime
+from omnidex.store.generations import live_edge_dir
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,7 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(ObserveRequests)
     app.include_router(health.router)
     app.include_router(documents.router)
     app.include_router(search.router)
@@ -70,7 +73,7 @@ def create_app(
 
 def _log_start(runtime: Runtime, workers: int) -> None:
     settings = runtime.settings
-    store = settings.qdrant_url or f"Qdrant Edge at {settings.edge_dir}"
+    store = settings.qdrant_url or f"Qdrant Edge at {live_edge_dir(settings.data_dir)}"
     log.info(
         "omnidex %s: data in %s, vectors in %s, %d ingest worker(s)",
         omnidex.__version__,
@@ -79,7 +82,10 @@ def _log_start(runtime: Runtime, workers: int) -> None:
         workers,
     )
     if keys.keys_exist(runtime.db):
-        log.info("API keys are on: every request but /healthz and /readyz needs Authorization: Bearer <key>")
+        log.info(
+            "API keys are on: every request but /healthz and /readyz needs Authorization: Bearer <key> "
+            "(/metrics an admin key)"
+        )
     else:
         log.info(
             "no API keys: every request acts as tenant %r; keep this server on localhost", settings.tenant

@@ -1,4 +1,9 @@
-"""Engine set-up: SQLite in WAL mode by default, any SQLAlchemy URL otherwise."""
+"""Engine set-up: SQLite in WAL mode by default, PostgreSQL (or any SQLAlchemy URL) otherwise.
+
+The schema is owned by the Alembic migrations in ``omnidex/db/migrations``;
+:meth:`Database.migrate` brings a database to the newest revision, under an
+advisory lock on PostgreSQL so that processes starting together take turns.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,22 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from omnidex.db.models import Base
+from omnidex.errors import ConfigError, Unavailable
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+# The revision a database made before migrations existed is at: its tables match it.
+FIRST_REVISION = "0001"
+# pg_advisory_xact_lock key of schema migrations (any constant the deployment does not use).
+MIGRATION_LOCK = 7_140_221
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -26,7 +43,7 @@ class Database:
     """An engine and its session factory; ``session()`` commits or rolls back."""
 
     def __init__(self, url: str) -> None:
-        self.url = url
+        self.url = url = _with_driver(url)
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {"future": True}
         if self.is_sqlite:
@@ -41,8 +58,40 @@ class Database:
             event.listen(self.engine, "connect", _tune_sqlite)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
-    def create_schema(self) -> None:
-        Base.metadata.create_all(self.engine)
+    @property
+    def safe_url(self) -> str:
+        """The URL with its password hidden, for logs and messages."""
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def migrate(self, *, apply: bool = True) -> tuple[str | None, str]:
+        """Bring the schema to the newest revision; returns (revision before, revision now).
+
+        With ``apply=False`` nothing changes, and a schema behind this version is an error.
+        """
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        head = ScriptDirectory.from_config(config).get_current_head()
+        assert head is not None
+        try:
+            return self._migrate(config, head, apply)
+        except OperationalError as exc:
+            raise Unavailable(f"cannot reach the database at {self.safe_url}: {exc.orig or exc}") from exc
+
+    def _migrate(self, config: Config, head: str, apply: bool) -> tuple[str | None, str]:
+        with self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+            before = _revision(connection, config)
+            if before == head:
+                return before, head
+            if not apply:
+                raise ConfigError(
+                    f"the database schema is at revision {before or 'none'} and this omnidex needs {head}: "
+                    "run `omnidex migrate`"
+                )
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+        return before, head
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -51,3 +100,31 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _with_driver(url: str) -> str:
+    """PostgreSQL URLs without a driver get psycopg 3, the one installed."""
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url.removeprefix(plain)
+    return url
+
+
+def _revision(connection: Connection, config: Config) -> str | None:
+    """The database's revision; a known one, or None for an empty database."""
+    current = MigrationContext.configure(connection).get_current_revision()
+    if current is None and inspect(connection).has_table("documents"):
+        # Made by an omnidex from before migrations: complete it to the first revision, say so.
+        Base.metadata.create_all(connection)
+        config.attributes["connection"] = connection
+        command.stamp(config, FIRST_REVISION)
+        return FIRST_REVISION
+    if current is not None:
+        try:
+            ScriptDirectory.from_config(config).get_revision(current)
+        except Exception as exc:
+            raise ConfigError(
+                f"the database schema is at revision {current}, which this omnidex does not know: "
+                "it was migrated by a newer version; run that version"
+            ) from exc
+    return current

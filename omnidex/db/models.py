@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -28,7 +29,7 @@ class DocumentRow(Base):
     tenant: Mapped[str] = mapped_column(String(128), index=True)
     name: Mapped[str] = mapped_column(String(1024))
     mime: Mapped[str | None] = mapped_column(String(255))
-    size: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16))
     progress: Mapped[float] = mapped_column(Float, default=0.0)
@@ -60,6 +61,8 @@ class ItemRow(Base):
     end: Mapped[float | None] = mapped_column(Float)
     t: Mapped[float | None] = mapped_column(Float)
     text: Mapped[str] = mapped_column(Text, default="")
+    # The rest of the point's payload (picture size, OCR text, language): reindexing rebuilds from it.
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
     document: Mapped[DocumentRow] = relationship(back_populates="items")
 

@@ -2,7 +2,9 @@
 
 A worker claims the oldest queued document (or one whose lease ran out) by a
 compare-and-set UPDATE, so two workers can never both win the same row on
-any database. It renews the lease with every progress report; a report that
+any database. On PostgreSQL the candidate row is first locked with
+``FOR UPDATE SKIP LOCKED``, so concurrent workers pass over each other's
+picks instead of racing for the same one. It renews the lease with every progress report; a report that
 finds the lease gone raises :class:`LeaseLost` and the worker drops the job.
 """
 
@@ -43,6 +45,8 @@ def claim_next_job(
                 .order_by(DocumentRow.created_at, DocumentRow.id)
                 .limit(1)
             )
+            if not db.is_sqlite:
+                stmt = stmt.with_for_update(skip_locked=True)
             doc_id = session.scalar(stmt)
             if doc_id is None:
                 return None

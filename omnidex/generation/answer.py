@@ -125,7 +125,10 @@ class Answerer:
         *,
         max_image_pixels: int = 100_000_000,
         max_tokens: int = 1024,
+        on_answer: Callable[[dict[str, float] | None], None] | None = None,
     ) -> None:
+        """``on_answer`` hears each answer's timings, or None when the generator failed."""
+        self.on_answer = on_answer
         self.retriever = retriever
         self.generator = generator
         self.media = media
@@ -183,12 +186,17 @@ class Answerer:
             async for event in events:
                 yield event
         if run.failed:
+            if self.on_answer is not None:
+                self.on_answer(None)
             return
         text = "".join(run.text)
         yield Cited(cite(text, prepared.context.by_number()))
         for name, value in run.firsts.items():
             timings[name] = _ms(value - prepared.started)
-        yield Finished(text, _total(timings, prepared.started), run.usage)
+        finished = Finished(text, _total(timings, prepared.started), run.usage)
+        if self.on_answer is not None:
+            self.on_answer(finished.timings_ms)
+        yield finished
 
 
 class _Run:

@@ -79,6 +79,10 @@ class Generator(Protocol):
 
     def stream(self, request: GenerationRequest) -> AsyncIterator[Delta]: ...
 
+    async def check(self) -> str:
+        """A line on its readiness; raises when it cannot answer now."""
+        ...
+
     async def aclose(self) -> None: ...
 
 

@@ -184,6 +184,9 @@ class LocalQwenOmni:
         )
         return inputs.to(self.device)
 
+    async def check(self) -> str:
+        return f"ok: {self.model} loaded on {self.device}"
+
     async def aclose(self) -> None:
         self._executor.shutdown(wait=True)
 

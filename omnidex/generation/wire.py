@@ -50,7 +50,8 @@ class ChatClient:
         retries: int = 2,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.url = base_url.rstrip("/") + "/chat/completions"
+        self.base_url = base_url.rstrip("/")
+        self.url = self.base_url + "/chat/completions"
         self.read_timeout = read_timeout
         self.total_timeout = total_timeout
         self.retries = retries
@@ -66,6 +67,19 @@ class ChatClient:
                 headers=self._headers, timeout=self._timeout, transport=self._transport
             )
         return self._http
+
+    async def models(self) -> list[str]:
+        """The model ids the server lists (``GET {base_url}/models``), asked with a short timeout."""
+        try:
+            response = await self._client().get(self.base_url + "/models", timeout=3.0)
+        except httpx.HTTPError as exc:
+            raise GeneratorError(f"cannot reach the generator at {self.base_url}: {exc!r}") from exc
+        if response.status_code != 200:
+            raise GeneratorError(f"the generator at {self.base_url} answered {response.status_code}")
+        try:
+            return [str(model["id"]) for model in response.json()["data"]]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise GeneratorError(f"the generator at {self.base_url} lists no models") from exc
 
     async def stream(self, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         """Each ``data:`` chunk of the answer; raises GeneratorError or GeneratorTimeout."""
@@ -149,6 +163,12 @@ class HttpBackend:
         self.client = client
         self.model = model or self.default_model
         self.voice = voice or self.default_voice
+
+    async def check(self) -> str:
+        served = await self.client.models()
+        if self.model not in served:
+            raise GeneratorError(f"the generator serves {', '.join(served) or 'no model'}, not {self.model}")
+        return f"ok: {self.model} at {self.client.base_url}"
 
     async def aclose(self) -> None:
         await self.client.aclose()

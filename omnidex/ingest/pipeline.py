@@ -334,4 +334,5 @@ def _item_row(doc_id: str, item: Item) -> ItemRow:
         end=item.end,
         t=item.t,
         text=item.text,
+        extra=item.extra or None,
     )

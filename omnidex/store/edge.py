@@ -118,8 +118,9 @@ class EdgeStore:
             for hit in self._shard.query(request)
         ]
 
-    def count(self, tenant: str | None = None) -> int:
-        flt = qe.Filter(must=[_match("tenant", tenant)]) if tenant else None
+    def count(self, tenant: str | None = None, doc_id: str | None = None) -> int:
+        must = [_match(key, value) for key, value in (("tenant", tenant), ("doc_id", doc_id)) if value]
+        flt = qe.Filter(must=must) if must else None
         return int(self._shard.count(qe.CountRequest(filter=flt, exact=True)))
 
     def optimize(self) -> None:

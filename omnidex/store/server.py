@@ -1,5 +1,9 @@
 """ServerStore: a Qdrant server or cluster through qdrant-client.
 
+Searches go through an alias (the configured collection name) to a real
+collection ``<name>-<n>``, so ``omnidex reindex`` can build ``<name>-<n+1>``
+beside it and switch the alias in one atomic request.
+
 In tests ``location=":memory:"`` stands in for a server: qdrant-client's local
 mode implements the server's API semantics, and the congruence suite checks
 that both stores answer alike.
@@ -43,24 +47,68 @@ class ServerStore:
         location: str | None = None,
         collection: str = "omnidex",
         timeout: float = 30.0,
+        shards: int = 1,
+        replication_factor: int = 1,
+        write_consistency: int = 1,
+        alias: bool = True,
     ) -> None:
+        """``alias=False`` uses ``collection`` as the real collection's name (reindexing builds one)."""
         self.schema = schema
         self.collection = collection
+        self.shards, self.replication_factor, self.write_consistency = (
+            shards,
+            replication_factor,
+            write_consistency,
+        )
         if location is not None:
             self._client = QdrantClient(location=location)
         else:
             self._client = QdrantClient(url=url, api_key=api_key, timeout=int(timeout))
         try:
-            self._ensure_collection()
+            self._ensure_collection(alias)
         except (ResponseHandlingException, UnexpectedResponse) as exc:
             raise Unavailable(f"cannot reach Qdrant at {url}: {exc}") from exc
 
-    def _ensure_collection(self) -> None:
-        if self._client.collection_exists(self.collection):
+    def _ensure_collection(self, alias: bool) -> None:
+        if self._client.collection_exists(self.collection):  # a collection, or an alias of one
             self._check_schema()
             return
+        if not alias:
+            self._create(self.collection)
+            return
+        real = f"{self.collection}-1"
+        self._create(real)
+        create = models.CreateAliasOperation(
+            create_alias=models.CreateAlias(collection_name=real, alias_name=self.collection)
+        )
+        try:
+            self._client.update_collection_aliases(change_aliases_operations=[create])
+        except UnexpectedResponse as exc:  # another process made it first
+            if exc.status_code != 409 and not self._client.collection_exists(self.collection):
+                raise
+
+    def _create(self, name: str) -> None:
+        """Create the collection and its payload indexes; another process doing the same is fine."""
+        try:
+            self._create_collection(name)
+        except UnexpectedResponse as exc:
+            if exc.status_code != 409 and not self._client.collection_exists(name):
+                raise
+            return
+        with warnings.catch_warnings():
+            # Local mode says payload indexes do nothing there; a server builds them.
+            warnings.simplefilter("ignore", UserWarning)
+            for field in INDEXED_FIELDS:
+                schema: Any = (
+                    models.KeywordIndexParams(type=models.KeywordIndexType.KEYWORD, is_tenant=True)
+                    if field == "tenant"
+                    else models.PayloadSchemaType.KEYWORD
+                )
+                self._client.create_payload_index(name, field, field_schema=schema)
+
+    def _create_collection(self, name: str) -> None:
         self._client.create_collection(
-            self.collection,
+            name,
             vectors_config={
                 TEXT_VECTOR: models.VectorParams(size=self.schema.text_dim, distance=models.Distance.COSINE),
                 IMAGE_VECTOR: models.VectorParams(
@@ -68,17 +116,10 @@ class ServerStore:
                 ),
             },
             sparse_vectors_config={SPARSE_VECTOR: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+            shard_number=self.shards,
+            replication_factor=self.replication_factor,
+            write_consistency_factor=self.write_consistency,
         )
-        with warnings.catch_warnings():
-            # Local mode says payload indexes do nothing there; a server builds them.
-            warnings.simplefilter("ignore", UserWarning)
-            for name in INDEXED_FIELDS:
-                schema: Any = (
-                    models.KeywordIndexParams(type=models.KeywordIndexType.KEYWORD, is_tenant=True)
-                    if name == "tenant"
-                    else models.PayloadSchemaType.KEYWORD
-                )
-                self._client.create_payload_index(self.collection, name, field_schema=schema)
 
     def _check_schema(self) -> None:
         info = self._client.get_collection(self.collection)
@@ -131,15 +172,68 @@ class ServerStore:
         )
         return [ScoredPoint(str(p.id), float(p.score), dict(p.payload or {})) for p in response.points]
 
-    def count(self, tenant: str | None = None) -> int:
-        flt = models.Filter(must=[_match("tenant", tenant)]) if tenant else None
+    def count(self, tenant: str | None = None, doc_id: str | None = None) -> int:
+        must = [_match(key, value) for key, value in (("tenant", tenant), ("doc_id", doc_id)) if value]
+        flt = models.Filter(must=must) if must else None
         return int(self._client.count(self.collection, count_filter=flt, exact=True).count)
 
     def optimize(self) -> None:
         """A server optimises its segments by itself."""
 
+    def generations(self) -> ServerGenerations:
+        """This store's collection generations (on the same connection)."""
+        return ServerGenerations(self._client, self.collection)
+
     def close(self) -> None:
         self._client.close()
+
+
+class ServerGenerations:
+    """Real collections ``<name>-<n>`` behind the alias ``<name>``: what a reindex builds and switches."""
+
+    def __init__(self, client: QdrantClient, collection: str) -> None:
+        self._client = client
+        self.collection = collection
+
+    def live(self) -> str:
+        """The real collection the alias points at (the name itself, for one made before aliases)."""
+        for alias in self._client.get_aliases().aliases:
+            if alias.alias_name == self.collection:
+                return alias.collection_name
+        return self.collection
+
+    def names(self) -> list[str]:
+        """Every generation's collection, oldest first."""
+        names = [c.name for c in self._client.get_collections().collections]
+        return sorted((n for n in names if generation(n, self.collection)), key=self._number)
+
+    def _number(self, name: str) -> int:
+        return generation(name, self.collection)
+
+    def switch(self, target: str) -> str:
+        """Point the alias at ``target`` atomically; returns the collection it pointed at before."""
+        before = self.live()
+        create = models.CreateAliasOperation(
+            create_alias=models.CreateAlias(collection_name=target, alias_name=self.collection)
+        )
+        if before == self.collection:
+            # A collection from before aliases holds the name: it must go before the alias can come.
+            self._client.delete_collection(before)
+            self._client.update_collection_aliases(change_aliases_operations=[create])
+            return before
+        delete = models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=self.collection))
+        self._client.update_collection_aliases(change_aliases_operations=[delete, create])
+        return before
+
+    def drop(self, name: str) -> None:
+        if self._client.collection_exists(name):
+            self._client.delete_collection(name)
+
+
+def generation(name: str, base: str) -> int:
+    """n for ``<base>-<n>``, 0 for anything else."""
+    number = name.removeprefix(f"{base}-")
+    return int(number) if name.startswith(f"{base}-") and number.isdigit() else 0
 
 
 def _client_vector(point: Point) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """The same upserts, deletes and hybrid queries on both stores must give the same answers.
 
 EdgeStore is the embedded engine; ServerStore on qdrant-client's ``:memory:``
-mode stands in for a Qdrant server. Searches are exact so that HNSW's
+mode stands in for a Qdrant server, once directly and once over HTTP through
+the stand-in server of ``tests/qdrant_fake.py`` (the REST wire path). Searches are exact so that HNSW's
 approximation cannot make the two differ.
 """
 
@@ -48,11 +49,16 @@ def _points(count: int, seed: int, sparse: Bm25Encoder) -> list[Point]:
     return points
 
 
-@pytest.fixture
-def stores(tmp_path: Path, sparse_encoder: Bm25Encoder) -> Iterator[list[VectorStore]]:
+@pytest.fixture(params=["memory", "http"])
+def stores(
+    request: pytest.FixtureRequest, tmp_path: Path, sparse_encoder: Bm25Encoder
+) -> Iterator[list[VectorStore]]:
     schema = Schema(text_dim=DIM, image_dim=8)
     edge = EdgeStore(tmp_path / "edge", schema)
-    server = ServerStore(schema, location=":memory:")
+    if request.param == "memory":
+        server = ServerStore(schema, location=":memory:")
+    else:
+        server = ServerStore(schema, url=request.getfixturevalue("qdrant_server").url)
     for store in (edge, server):
         store.upsert(_points(300, seed=1, sparse=sparse_encoder))
     yield [edge, server]

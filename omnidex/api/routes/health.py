@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
 
+from omnidex.api.deps import RuntimeDep, require
 from omnidex.api.schemas import HealthResponse
+from omnidex.db.keys import Role
+from omnidex.errors import OmnidexError
+from omnidex.metrics import CONTENT_TYPE
 from omnidex.runtime import Runtime
 
 router = APIRouter(tags=["health"])
@@ -19,23 +24,12 @@ def healthz() -> HealthResponse:
 
 
 @router.get("/readyz", response_model=HealthResponse, responses={503: {"model": HealthResponse}})
-def readyz(request: Request) -> JSONResponse:
-    """Every component answers: database, vector store, encoders."""
+async def readyz(request: Request) -> JSONResponse:
+    """Every component answers: database, vector store, encoders, the configured generator."""
     runtime: Runtime | None = getattr(request.app.state, "runtime", None)
     if runtime is None:
         return JSONResponse(HealthResponse(status="starting").model_dump(), status_code=503)
-    checks: dict[str, str] = {}
-    try:
-        with runtime.db.session() as session:
-            session.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-    except Exception as exc:
-        checks["database"] = f"error: {exc}"
-    try:
-        runtime.store.count()
-        checks["vector_store"] = "ok"
-    except Exception as exc:
-        checks["vector_store"] = f"error: {exc}"
+    checks = await run_in_threadpool(_storage_checks, runtime)
     checks["text_encoder"] = f"ok: {runtime.text_encoder.name} ({runtime.text_encoder.dim}-d)"
     checks["sparse_encoder"] = f"ok: {runtime.sparse_encoder.name}"
     clip = runtime.image_encoder
@@ -45,6 +39,39 @@ def readyz(request: Request) -> JSONResponse:
     checks["ocr"] = "ok: tesseract" if runtime.ocr_off is None else f"off: {runtime.ocr_off}"
     checks["speech"] = f"ok: {runtime.transcriber.name}" if runtime.transcriber else "off"
     checks["workers"] = f"{runtime.worker_count} in this process"
+    checks["generator"] = await _generator_check(runtime)
     ready = all(not value.startswith("error") for value in checks.values())
     body = HealthResponse(status="ready" if ready else "unavailable", checks=checks)
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+
+
+def _storage_checks(runtime: Runtime) -> dict[str, str]:
+    checks: dict[str, str] = {}
+    try:
+        with runtime.db.session() as session:
+            session.execute(text("SELECT 1"))
+        checks["database"] = f"ok: {runtime.db.engine.dialect.name}"
+    except Exception as exc:
+        checks["database"] = f"error: {exc}"
+    try:
+        runtime.store.count()
+        checks["vector_store"] = "ok"
+    except Exception as exc:
+        checks["vector_store"] = f"error: {exc}"
+    return checks
+
+
+async def _generator_check(runtime: Runtime) -> str:
+    if runtime.generator is None:
+        return "off: no generator configured (search only)"
+    try:
+        return await runtime.generator.check()
+    except OmnidexError as exc:
+        return f"error: {exc.message}"
+
+
+@router.get("/metrics", response_class=PlainTextResponse, dependencies=[Depends(require(Role.ADMIN))])
+async def metrics(runtime: RuntimeDep) -> PlainTextResponse:
+    """Prometheus metrics (an admin key once keys exist: they count every tenant's documents)."""
+    body = await run_in_threadpool(runtime.metrics.render)
+    return PlainTextResponse(body, media_type=CONTENT_TYPE)

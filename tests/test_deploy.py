@@ -1,0 +1,79 @@
+"""docker-compose.yml and the Dockerfile: valid for Compose, and speaking only settings omnidex knows."""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+from typer.main import get_command
+
+from omnidex.cli import app
+from omnidex.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+OMNIDEX_SERVICES = ("api", "worker")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def _known(variable: str) -> bool:
+    name = variable.removeprefix("OMNIDEX_").lower()
+    return variable.startswith("OMNIDEX_") and name in Settings.model_fields
+
+
+def test_compose_file_validates_against_the_compose_specification(compose: dict[str, Any]) -> None:
+    # check-jsonschema vendors the Compose Specification's schema (compose-spec/compose-spec).
+    schema_file = resources.files("check_jsonschema.builtin_schemas.vendor") / "compose-spec.json"
+    schema = json.loads(schema_file.read_text())
+    validator = jsonschema.Draft7Validator(schema)
+    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(compose)]
+    assert errors == []
+    # The schema is permissive; a wrong shape must still fail, or the check proves nothing.
+    broken = {**compose, "services": {"api": {"depends_on": {"postgres": {"condition": "healthy-ish"}}}}}
+    assert list(validator.iter_errors(broken))
+
+
+def test_every_omnidex_variable_is_a_setting(compose: dict[str, Any]) -> None:
+    for name in OMNIDEX_SERVICES:
+        environment = compose["services"][name]["environment"]
+        unknown = [v for v in environment if v.startswith("OMNIDEX_") and not _known(v)]
+        assert unknown == [], f"service {name} sets variables no setting reads"
+        assert "OMNIDEX_DATABASE_URL" in environment
+        assert "OMNIDEX_QDRANT_URL" in environment
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    set_there = re.findall(r"\b(OMNIDEX_[A-Z_]+)=", dockerfile)
+    assert set_there
+    assert [v for v in set_there if not _known(v)] == []
+
+
+def test_services_run_commands_that_exist(compose: dict[str, Any]) -> None:
+    cli = get_command(app)
+    commands = cli.commands  # type: ignore[attr-defined]
+    for name in OMNIDEX_SERVICES:
+        program, command, *options = compose["services"][name]["command"]
+        assert program == "omnidex"
+        assert command in commands
+        known = {opt for param in commands[command].params for opt in param.opts}
+        assert set(options) <= known
+
+
+def test_dependencies_wait_for_healthy_services(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for name in OMNIDEX_SERVICES:
+        for dependency, condition in services[name]["depends_on"].items():
+            assert condition == {"condition": "service_healthy"}
+            assert "test" in services[dependency]["healthcheck"]
+    assert services["qwen"]["profiles"] == ["gpu"]
+    devices = services["qwen"]["deploy"]["resources"]["reservations"]["devices"]
+    assert devices[0]["capabilities"] == ["gpu"]
+    # The workers share the API's blob volume: uploads land where the workers read.
+    assert services["api"]["volumes"] == services["worker"]["volumes"]
