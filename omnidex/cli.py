@@ -277,6 +277,41 @@ def _ingest_remote(files: list[Path], url: str, api_key: str | None) -> Summary:
     return summary
 
 
+@app.command()
+def reindex(
+    keep_old: Annotated[
+        bool, typer.Option("--keep-old", help="Keep the old index after the switch.")
+    ] = False,
+) -> None:
+    """Re-encode every item with the configured encoders into a new index, then switch searches to it.
+
+    Nothing is parsed again. On a Qdrant server searches keep using the old collection until
+    the switch (an alias update); the embedded store needs `omnidex serve` stopped. Run it
+    again after an interruption: it resumes.
+    """
+    from omnidex.reindex import Reindexed, prepared
+
+    settings = get_settings()
+    _setup_logging(settings)
+    progress = Progress(*PROGRESS_COLUMNS, console=console)
+
+    def run() -> Reindexed:
+        with prepared(settings) as (reindexer, target), progress:
+            task = progress.add_task(f"re-encoding into {target}", total=None, stage="")
+
+            def advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total, stage=f"{done}/{total} documents")
+
+            return reindexer.run(target, progress=advance, keep_old=keep_old)
+
+    result = _or_exit(run)
+    skipped = f", {result.skipped} already there" if result.skipped else ""
+    console.print(
+        f"searches now use {result.live} ({result.points:,} points from {result.documents} documents"
+        f"{skipped}); {result.previous} was {'kept' if keep_old else 'removed'}"
+    )
+
+
 keys_app = typer.Typer(
     help="API keys: each acts for one tenant as reader, writer or admin.", no_args_is_help=True
 )

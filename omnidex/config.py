@@ -47,6 +47,9 @@ class Settings(BaseSettings):
         PACKAGED_TEXT_MODEL,
         description="Sentence-transformers model: the packaged MiniLM, a Hugging Face id or a local path.",
     )
+    text_dim: int | None = Field(
+        None, ge=8, description="Keep the first N dimensions of text embeddings (unset: all of them)."
+    )
     text_batch_size: int = Field(64, ge=1, description="Chunks per text-encoder batch.")
     allow_downloads: bool = Field(
         False, description="Let models be fetched from the Hugging Face hub when not found locally."

@@ -16,6 +16,7 @@ def make_text_encoder(settings: Settings) -> TextEncoder:
         device=settings.device,
         batch_size=settings.text_batch_size,
         allow_downloads=settings.allow_downloads,
+        dim=settings.text_dim,
     )
 
 

@@ -11,6 +11,8 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from omnidex.config import PACKAGED_TEXT_MODEL
 from omnidex.encoders.base import packaged_model
 from omnidex.errors import ConfigError, MissingExtra
@@ -31,7 +33,9 @@ class SentenceTransformerEncoder:
         device: str = "cpu",
         batch_size: int = 64,
         allow_downloads: bool = False,
+        dim: int | None = None,
     ) -> None:
+        """``dim`` keeps only the first ``dim`` dimensions (then renormalised), as Matryoshka models allow."""
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:
@@ -52,10 +56,15 @@ class SentenceTransformerEncoder:
             getattr(self._model, "get_embedding_dimension", None)
             or self._model.get_sentence_embedding_dimension
         )
-        dim = get_dim()
-        if dim is None:
+        full = get_dim()
+        if full is None:
             raise ConfigError(f"text model {model!r} does not report its dimension")
-        self.dim = int(dim)
+        if dim is not None and not 0 < dim <= full:
+            raise ConfigError(f"text model {model!r} gives {full}-d vectors: cannot keep {dim} dimensions")
+        self.dim = dim or int(full)
+        self._truncate = dim is not None and dim < full
+        if self._truncate:
+            self.version = f"{self.version}:{self.dim}d"
         self.batch_size = batch_size
         self._lock = threading.Lock()
 
@@ -66,10 +75,13 @@ class SentenceTransformerEncoder:
             vectors = self._model.encode(
                 list(texts),
                 batch_size=self.batch_size,
-                normalize_embeddings=True,
+                normalize_embeddings=not self._truncate,
                 convert_to_numpy=True,
                 show_progress_bar=False,
             )
+        if self._truncate:
+            vectors = vectors[:, : self.dim]
+            vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return [row.tolist() for row in vectors]
 
 

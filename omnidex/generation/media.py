@@ -15,8 +15,7 @@ from omnidex.db.engine import Database
 from omnidex.db.models import DocumentRow, ItemRow
 from omnidex.errors import CorruptFile, IngestError, InvalidRequest, NotFound
 from omnidex.ingest.clips import cut_audio
-from omnidex.ingest.images import load_image, shrunk
-from omnidex.types import ItemKind
+from omnidex.ingest.images import load_image, picture_path, shrunk
 
 log = logging.getLogger(__name__)
 
@@ -74,11 +73,7 @@ class MediaReader:
         if found is None:
             return None
         item, doc = found
-        if item.kind == ItemKind.IMAGE and item.key == "image":
-            path = self.blobs.path(doc.sha256)
-        else:
-            path = self.blobs.derived_dir(doc.id) / f"{item.key}.jpg"
-        return self._jpeg(path, side)
+        return self._jpeg(picture_path(self.blobs, doc, item), side)
 
     def keyframes(self, item_id: str, start: float, end: float, count: int, side: int) -> list[bytes]:
         """Up to ``count`` of a video's keyframes in [start, end], those nearest its middle first."""

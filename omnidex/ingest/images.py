@@ -15,7 +15,10 @@ from typing import IO
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from omnidex.blobs import BlobStore
+from omnidex.db.models import DocumentRow, ItemRow
 from omnidex.errors import CorruptFile, IngestError
+from omnidex.types import ItemKind
 
 IMAGE_MIMES = {
     "image/png": "PNG image",
@@ -94,3 +97,10 @@ def _too_big(width: int, height: int, limit: int) -> str:
         f"the image is {width}×{height} px ({width * height / 1e6:,.0f} megapixels), over the "
         f"{limit / 1e6:,.0f}-megapixel limit (OMNIDEX_MAX_IMAGE_PIXELS): refusing to decode it"
     )
+
+
+def picture_path(blobs: BlobStore, doc: DocumentRow, item: ItemRow) -> Path:
+    """Where a picture item's full picture is kept: the original for an image file, else a copy."""
+    if item.kind == ItemKind.IMAGE and item.key == "image":
+        return blobs.path(doc.sha256)
+    return blobs.derived_dir(doc.id) / f"{item.key}.jpg"

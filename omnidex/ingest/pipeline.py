@@ -81,7 +81,7 @@ class Pipeline:
                 sniffed[doc.id] = self._prepare(doc, report)
                 reported = time.monotonic()
                 for item, fraction in self.items(doc, self.blobs.path(doc.sha256), sniffed[doc.id]):
-                    batch.add(doc, sniffed[doc.id], item)
+                    batch.add(doc, sniffed[doc.id].mime, item)
                     flushed = batch.full
                     if flushed:
                         batch.flush()
@@ -223,8 +223,8 @@ class Pipeline:
             image=small,
         )
 
-    def encode(self, entries: Sequence[tuple[DocumentRow, Sniffed, Item]]) -> list[Point]:
-        """One point per item, with the vectors that apply to it."""
+    def encode(self, entries: Sequence[tuple[DocumentRow, str, Item]]) -> list[Point]:
+        """One point per (document, its MIME type, item), with the vectors that apply to it."""
         items = [item for _, _, item in entries]
         with_text = [n for n, item in enumerate(items) if item.text.strip()]
         texts = [items[n].text for n in with_text]
@@ -238,7 +238,7 @@ class Pipeline:
         encoders = self.encoder_versions()
         created_at = datetime.now(UTC).isoformat()
         points = []
-        for n, (doc, sniffed, item) in enumerate(entries):
+        for n, (doc, mime, item) in enumerate(entries):
             named = {TEXT_VECTOR: dense[n]} if n in dense else {}
             if n in visual:
                 named[IMAGE_VECTOR] = visual[n]
@@ -247,7 +247,7 @@ class Pipeline:
                     id=point_id(doc.id, item.key),
                     vectors=named,
                     sparse={SPARSE_VECTOR: sparse[n]} if n in sparse else {},
-                    payload=_payload(doc, sniffed, item, encoders, created_at),
+                    payload=_payload(doc, mime, item, encoders, created_at),
                 )
             )
         return points
@@ -275,15 +275,15 @@ class _Batch:
 
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
-        self.entries: list[tuple[DocumentRow, Sniffed, Item]] = []
+        self.entries: list[tuple[DocumentRow, str, Item]] = []
         self.rows: dict[str, list[ItemRow]] = {}
 
     @property
     def full(self) -> bool:
         return len(self.entries) >= self.pipeline.batch_size
 
-    def add(self, doc: DocumentRow, sniffed: Sniffed, item: Item) -> None:
-        self.entries.append((doc, sniffed, item))
+    def add(self, doc: DocumentRow, mime: str, item: Item) -> None:
+        self.entries.append((doc, mime, item))
 
     def drop(self, doc_id: str) -> None:
         self.entries = [entry for entry in self.entries if entry[0].id != doc_id]
@@ -301,7 +301,7 @@ class _Batch:
 
 
 def _payload(
-    doc: DocumentRow, sniffed: Sniffed, item: Item, encoders: dict[str, str], created_at: str
+    doc: DocumentRow, mime: str, item: Item, encoders: dict[str, str], created_at: str
 ) -> dict[str, Any]:
     return {
         "tenant": doc.tenant,
@@ -310,7 +310,7 @@ def _payload(
         "modality": str(item.modality),
         "kind": str(item.kind),
         "source": doc.name,
-        "mime": sniffed.mime,
+        "mime": mime,
         "page": item.page,
         "start": item.start,
         "end": item.end,
