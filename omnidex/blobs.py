@@ -38,6 +38,7 @@ class BlobStore(Protocol):
     def delete(self, sha256: str) -> None: ...
     def derived_dir(self, doc_id: str) -> Path: ...
     def delete_derived(self, doc_id: str) -> None: ...
+    def publish_derived(self, doc_id: str) -> None: ...
 
 
 class LocalBlobWriter:
@@ -63,7 +64,7 @@ class LocalBlobWriter:
     def commit(self) -> Blob:
         self._file.close()
         blob = Blob(self._hash.hexdigest(), self._size)
-        target = self._store.path(blob.sha256)
+        target = self._store.local_path(blob.sha256)
         if target.exists():
             self._tmp.unlink(missing_ok=True)
         else:
@@ -88,10 +89,15 @@ class LocalBlobStore:
     def writer(self, max_bytes: int | None = None) -> LocalBlobWriter:
         return LocalBlobWriter(self, max_bytes)
 
-    def path(self, sha256: str) -> Path:
+    def local_path(self, sha256: str) -> Path:
+        """Where the blob is (or would be) in the local folder."""
         if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
             raise NotFound(f"no blob {sha256!r}")
         return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def path(self, sha256: str) -> Path:
+        """A local path of the blob, to read (it may not exist)."""
+        return self.local_path(sha256)
 
     def open(self, sha256: str) -> BinaryIO:
         try:
@@ -103,7 +109,7 @@ class LocalBlobStore:
         return self.path(sha256).is_file()
 
     def delete(self, sha256: str) -> None:
-        self.path(sha256).unlink(missing_ok=True)
+        self.local_path(sha256).unlink(missing_ok=True)
 
     def derived_dir(self, doc_id: str) -> Path:
         """Where files made from a document live: thumbnails, keyframes, extracted pictures."""
@@ -113,6 +119,9 @@ class LocalBlobStore:
 
     def delete_derived(self, doc_id: str) -> None:
         shutil.rmtree(self.derived_dir(doc_id), ignore_errors=True)
+
+    def publish_derived(self, doc_id: str) -> None:
+        """Make a finished document's derived files visible to every process: here they already are."""
 
     def put_file(self, source: Path, max_bytes: int | None = None, chunk_size: int = 1 << 20) -> Blob:
         """Copy a local file in, streaming."""
@@ -125,3 +134,12 @@ class LocalBlobStore:
             writer.abort()
             raise
         return writer.commit()
+
+
+def make_blob_store(url: str | None, local_root: Path, endpoint_url: str | None = None) -> LocalBlobStore:
+    """The data dir's blob folder, or an S3 bucket (``s3://bucket/prefix``) cached in it."""
+    if not url:
+        return LocalBlobStore(local_root)
+    from omnidex.blobs_s3 import S3BlobStore
+
+    return S3BlobStore(url, local_root, endpoint_url=endpoint_url)

@@ -30,6 +30,13 @@ class Settings(BaseSettings):
     migrate_on_start: bool = Field(
         True, description="Apply pending schema migrations at start-up (else run `omnidex migrate`)."
     )
+    blob_url: str | None = Field(
+        None,
+        description="s3://bucket/prefix to keep uploads in an S3-compatible bucket; unset: the data dir.",
+    )
+    s3_endpoint_url: str | None = Field(
+        None, description="Endpoint of a non-AWS S3 service (MinIO, Ceph, R2); credentials as for AWS."
+    )
     qdrant_url: str | None = Field(
         None, description="Qdrant server URL; unset means the embedded Qdrant Edge shard."
     )

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from omnidex.blobs import LocalBlobStore
+from omnidex.blobs import make_blob_store
 from omnidex.config import Settings
 from omnidex.db.engine import Database
 from omnidex.db.models import DocumentRow, ItemRow, utcnow
@@ -161,7 +161,7 @@ def prepared(settings: Settings) -> Iterator[tuple[Reindexer, str]]:
             store = generations.open(target, schema)
         closing.append(store.close)
         pipeline = Pipeline(
-            blobs=LocalBlobStore(settings.blobs_dir),
+            blobs=make_blob_store(settings.blob_url, settings.blobs_dir, settings.s3_endpoint_url),
             store=store,
             text_encoder=text,
             sparse_encoder=make_sparse_encoder(settings),

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO
 
-from omnidex.blobs import LocalBlobStore
+from omnidex.blobs import make_blob_store
 from omnidex.config import Settings
 from omnidex.db.engine import Database
 from omnidex.encoders import (
@@ -135,7 +135,7 @@ class Runtime:
         try:
             self.db = Database(settings.resolved_database_url)
             self.db.migrate(apply=settings.migrate_on_start)
-            self.blobs = LocalBlobStore(settings.blobs_dir)
+            self.blobs = make_blob_store(settings.blob_url, settings.blobs_dir, settings.s3_endpoint_url)
             self.text_encoder = text_encoder or make_text_encoder(settings)
             self.sparse_encoder = sparse_encoder or make_sparse_encoder(settings)
             self.transcriber = transcriber or make_transcriber(settings)

@@ -158,6 +158,8 @@ class Worker:
         if isinstance(outcome, tuple):
             sniffed, items = outcome
             try:
+                # Other machines may serve its pictures as soon as it is ready.
+                self.pipeline.blobs.publish_derived(doc.id)
                 queue.finish_job(self.db, doc.id, self.worker_id, sniffed.mime, items)
             except queue.LeaseLost:
                 self._abandon(doc)
