@@ -3,8 +3,9 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 APT_PACKAGES := libmagic1 tesseract-ocr
-# espeak-ng speaks the test recordings; the UI tests drive Debian's Chromium.
-TEST_APT_PACKAGES := espeak-ng chromium
+# espeak-ng speaks the test recordings; the UI tests drive Debian's Chromium; the queue and
+# API tests run a second time on a PostgreSQL the tests start and stop.
+TEST_APT_PACKAGES := espeak-ng chromium postgresql
 OFFLINE := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 UNSTRUCTURED_DISABLE_NOTICE=1
 
 .PHONY: serve test install install-test system-deps lint typecheck pytest bench clean
@@ -54,6 +55,7 @@ bench: install-test ## the performance harness (see benchmarks/README.md)
 	$(OFFLINE) $(BIN)/python -m benchmarks.audio
 	$(OFFLINE) $(BIN)/python -m benchmarks.answer
 	$(OFFLINE) $(BIN)/python -m benchmarks.client_upload
+	$(OFFLINE) $(BIN)/python -m benchmarks.scale_out
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

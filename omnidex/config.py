@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     )
     blob_url: str | None = Field(
         None,
-        description="s3://bucket/prefix to keep uploads in an S3-compatible bucket; unset: the data dir.",
+        description="`s3://bucket/prefix`: keep uploads in an S3-compatible bucket (unset: the data dir).",
     )
     s3_endpoint_url: str | None = Field(
         None, description="Endpoint of a non-AWS S3 service (MinIO, Ceph, R2); credentials as for AWS."
@@ -41,7 +41,10 @@ class Settings(BaseSettings):
         None, description="Qdrant server URL; unset means the embedded Qdrant Edge shard."
     )
     qdrant_api_key: str | None = Field(None, description="API key for the Qdrant server.")
-    collection: str = Field("omnidex", description="Qdrant collection name (server mode).")
+    collection: str = Field(
+        "omnidex",
+        description="Qdrant collection name (server mode): an alias of the collection `<name>-<n>`.",
+    )
     qdrant_shards: int = Field(1, ge=1, description="Shards of a new collection (a cluster spreads them).")
     qdrant_replication_factor: int = Field(
         1, ge=1, description="Copies of each shard of a new collection on a cluster."
@@ -140,6 +143,9 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `omnidex serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `omnidex serve` listens on.")
     tenant: str = Field("default", description="Tenant of requests that carry no API key.")
+    key_cache_seconds: float = Field(
+        5.0, ge=0, description="How long a key check is remembered: a revoked key stops working within it."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
     log_format: Literal["text", "json"] = Field(
         "text", description="Log lines as text, or as one JSON object each (with the request id)."

@@ -63,3 +63,5 @@ def setup_logging(level: str, fmt: str) -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    # A line per HTTP request to Qdrant or the generator drowns everything else.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))

@@ -18,6 +18,7 @@ from typing import IO
 from omnidex.blobs import make_blob_store
 from omnidex.config import Settings
 from omnidex.db.engine import Database
+from omnidex.db.keys import KeyCache
 from omnidex.encoders import (
     ClipUnavailable,
     ImageEncoder,
@@ -196,6 +197,7 @@ class Runtime:
             initargs=(1,),
         )
         self.metrics = Metrics(self.db)
+        self.keys = KeyCache(self.db, settings.key_cache_seconds)
         self.answerer = Answerer(
             self.retriever,
             self.generator,

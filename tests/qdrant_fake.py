@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from typing import Any
@@ -119,7 +120,9 @@ class FakeQdrant:
 
     async def _index(self, request: Request) -> Response:
         def index(name: str, body: models.CreateFieldIndex) -> models.UpdateResult:
-            return self.local.create_payload_index(name, body.field_name, field_schema=body.field_schema)
+            with warnings.catch_warnings():  # local mode: "payload indexes have no effect"
+                warnings.simplefilter("ignore", UserWarning)
+                return self.local.create_payload_index(name, body.field_name, field_schema=body.field_schema)
 
         return await self._call(request, index, models.CreateFieldIndex)
 

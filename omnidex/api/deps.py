@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from omnidex.config import Settings
-from omnidex.db import keys
 from omnidex.db.keys import Caller, Role
 from omnidex.errors import Forbidden, Unauthorized, Unavailable
 from omnidex.runtime import Runtime
@@ -27,12 +26,12 @@ async def get_settings_dep(runtime: Annotated[Runtime, Depends(get_runtime)]) ->
 
 async def get_caller(request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]) -> Caller:
     """Who is calling: the key's tenant and role; without any keys, everyone is the default tenant."""
-    if not keys.keys_exist(runtime.db):
+    if not runtime.keys.keys_exist():
         return Caller(runtime.settings.tenant, Role.ADMIN)
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("this server needs an API key: send the header Authorization: Bearer <key>")
-    caller = keys.verify(runtime.db, token.strip())
+    caller = runtime.keys.verify(token.strip())
     if caller is None:
         raise Unauthorized("that API key is not valid, or it was revoked")
     return caller

@@ -45,6 +45,7 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url = _with_driver(url)
         self.is_sqlite = url.startswith("sqlite")
+        self.dialect = make_url(url).get_backend_name()
         kwargs: dict[str, Any] = {"future": True}
         if self.is_sqlite:
             path = url.removeprefix("sqlite:///")

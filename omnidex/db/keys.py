@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -88,6 +90,44 @@ def verify(db: Database, token: str) -> Caller | None:
     if not hmac.compare_digest(row.secret_sha256, _digest(parts[2])):
         return None
     return Caller(row.tenant, Role(row.role), row.id)
+
+
+class KeyCache:
+    """``keys_exist`` and ``verify``, remembered for ``ttl`` seconds, so most requests cost no query.
+
+    A key created or revoked by another process takes effect within ``ttl``.
+    """
+
+    MAX_ENTRIES = 10_000  # random tokens must not grow it without bound
+
+    def __init__(self, db: Database, ttl: float = 5.0) -> None:
+        self.db = db
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._exist: tuple[float, bool] = (-1.0, False)
+        self._callers: dict[str, tuple[float, Caller | None]] = {}
+
+    def keys_exist(self) -> bool:
+        now = time.monotonic()
+        checked, exist = self._exist
+        if now - checked >= self.ttl:
+            exist = keys_exist(self.db)
+            self._exist = (now, exist)
+        return exist
+
+    def verify(self, token: str) -> Caller | None:
+        now = time.monotonic()
+        digest = _digest(token)
+        with self._lock:
+            found = self._callers.get(digest)
+        if found is not None and now - found[0] < self.ttl:
+            return found[1]
+        caller = verify(self.db, token)
+        with self._lock:
+            if len(self._callers) >= self.MAX_ENTRIES:
+                self._callers.clear()
+            self._callers[digest] = (now, caller)
+        return caller
 
 
 def _digest(secret: str) -> str:

@@ -1,19 +1,21 @@
 """The durable work queue: the documents table, claimed with leases.
 
 A worker claims the oldest queued document (or one whose lease ran out) by a
-compare-and-set UPDATE, so two workers can never both win the same row on
-any database. On PostgreSQL the candidate row is first locked with
-``FOR UPDATE SKIP LOCKED``, so concurrent workers pass over each other's
-picks instead of racing for the same one. It renews the lease with every progress report; a report that
-finds the lease gone raises :class:`LeaseLost` and the worker drops the job.
+single UPDATE of the row picked with ``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL (concurrent workers pass over each other's picks instead of
+waiting), and by a compare-and-set UPDATE on SQLite; either way two workers
+can never both win the same row. It renews the lease with every progress
+report; a report that finds the lease gone raises :class:`LeaseLost` and the
+worker drops the job.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import ColumnElement, delete, or_, select, update
+from sqlalchemy import ColumnElement, Select, delete, or_, select, update
 
 from omnidex.db.engine import Database
 from omnidex.db.models import DocumentRow, ItemRow, utcnow
@@ -33,35 +35,60 @@ def claim_next_job(
     db: Database, worker_id: str, lease_seconds: float, *, mime_prefix: str | None = None
 ) -> DocumentRow | None:
     """Claim the oldest claimable document (of a MIME family, if given); None when there is none."""
+    claim = _claim_locking if db.dialect == "postgresql" else _claim_compare_and_set
+    return claim(db, worker_id, lease_seconds, mime_prefix)
+
+
+def _claimed(worker_id: str, lease_seconds: float, now: float) -> dict[str, object]:
+    return {
+        "status": DocStatus.PROCESSING,
+        "lease_owner": worker_id,
+        "lease_expires": now + lease_seconds,
+        "attempts": DocumentRow.attempts + 1,
+        "error": None,
+        "error_code": None,
+        "updated_at": utcnow(),
+    }
+
+
+def _oldest(now: float, mime_prefix: str | None) -> Select[Any]:
+    wanted = [_claimable(now)]
+    if mime_prefix:
+        wanted.append(DocumentRow.mime.startswith(mime_prefix))
+    return select(DocumentRow.id).where(*wanted).order_by(DocumentRow.created_at, DocumentRow.id).limit(1)
+
+
+def _claim_locking(
+    db: Database, worker_id: str, lease_seconds: float, mime_prefix: str | None
+) -> DocumentRow | None:
+    """One round trip: lock the oldest row no one else has locked, claim it, return it."""
+    now = time.time()
+    pick = _oldest(now, mime_prefix).with_for_update(skip_locked=True).scalar_subquery()
+    stmt = (
+        update(DocumentRow)
+        .where(DocumentRow.id == pick)
+        .values(**_claimed(worker_id, lease_seconds, now))
+        .returning(DocumentRow)
+        .execution_options(synchronize_session=False)
+    )
+    with db.session() as session:
+        return session.scalars(stmt).first()
+
+
+def _claim_compare_and_set(
+    db: Database, worker_id: str, lease_seconds: float, mime_prefix: str | None
+) -> DocumentRow | None:
+    """Pick the oldest row, then claim it only if it is still claimable; SQLite has no row locks."""
     for _ in range(5):
         now = time.time()
         with db.session() as session:
-            wanted = [_claimable(now)]
-            if mime_prefix:
-                wanted.append(DocumentRow.mime.startswith(mime_prefix))
-            stmt = (
-                select(DocumentRow.id)
-                .where(*wanted)
-                .order_by(DocumentRow.created_at, DocumentRow.id)
-                .limit(1)
-            )
-            if not db.is_sqlite:
-                stmt = stmt.with_for_update(skip_locked=True)
-            doc_id = session.scalar(stmt)
+            doc_id = session.scalar(_oldest(now, mime_prefix))
             if doc_id is None:
                 return None
             claimed = session.execute(
                 update(DocumentRow)
                 .where(DocumentRow.id == doc_id, _claimable(now))
-                .values(
-                    status=DocStatus.PROCESSING,
-                    lease_owner=worker_id,
-                    lease_expires=now + lease_seconds,
-                    attempts=DocumentRow.attempts + 1,
-                    error=None,
-                    error_code=None,
-                    updated_at=utcnow(),
-                )
+                .values(**_claimed(worker_id, lease_seconds, now))
             )
             if claimed.rowcount == 1:  # type: ignore[attr-defined]
                 return session.get(DocumentRow, doc_id)
