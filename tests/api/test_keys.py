@@ -64,6 +64,8 @@ def test_tenants_are_isolated_and_roles_enforced(runtime: Runtime, tmp_path: Pat
             assert "launch" not in response.text
         assert client.delete(f"/v1/documents/{doc_id}", headers=other).status_code == 404
         assert client.post("/v1/search", json={"query": "launch code"}, headers=other).json()["hits"] == []
+        by_id = {"query": "launch code", "doc_ids": [doc_id]}
+        assert client.post("/v1/search", json=by_id, headers=other).json()["hits"] == []
         assert client.post("/v1/answer", json={"query": "launch code"}, headers=other).json()["hits"] == []
 
         refused = client.post("/v1/documents", files={"files": ("x.txt", b"words")}, headers=bearer(reader_a))
