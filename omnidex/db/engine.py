@@ -7,6 +7,8 @@ advisory lock on PostgreSQL so that processes starting together take turns.
 
 from __future__ import annotations
 
+import fcntl
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +30,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 FIRST_REVISION = "0001"
 # pg_advisory_xact_lock key of schema migrations (any constant the deployment does not use).
 MIGRATION_LOCK = 7_140_221
+_MIGRATING = threading.Lock()
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -74,12 +77,10 @@ class Database:
         head = ScriptDirectory.from_config(config).get_current_head()
         assert head is not None
         try:
-            return self._migrate(config, head, apply)
+            connection = self.engine.connect()
         except OperationalError as exc:
             raise Unavailable(f"cannot reach the database at {self.safe_url}: {exc.orig or exc}") from exc
-
-    def _migrate(self, config: Config, head: str, apply: bool) -> tuple[str | None, str]:
-        with self.engine.begin() as connection:
+        with self._migration_lock(), connection, connection.begin():
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             before = _revision(connection, config)
@@ -93,6 +94,18 @@ class Database:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
         return before, head
+
+    @contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        """One migration at a time: Alembic's context is per process, and SQLite has no advisory locks."""
+        with _MIGRATING:
+            path = make_url(self.url).database if self.is_sqlite else None
+            if not path or path == ":memory:":
+                yield
+                return
+            with open(f"{path}.migrate.lock", "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                yield
 
     @contextmanager
     def session(self) -> Iterator[Session]:
