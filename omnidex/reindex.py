@@ -26,10 +26,10 @@ from omnidex.db.models import DocumentRow, ItemRow, utcnow
 from omnidex.encoders import ClipUnavailable, make_image_encoder, make_sparse_encoder, make_text_encoder
 from omnidex.errors import ConfigError, IngestError
 from omnidex.ingest import images
-from omnidex.ingest.pipeline import Pipeline
+from omnidex.ingest.pipeline import Pipeline, item_of
 from omnidex.store.base import DEFAULT_IMAGE_DIM, Schema
 from omnidex.store.generations import Generations, make_generations
-from omnidex.types import DocStatus, Item, ItemKind, Modality
+from omnidex.types import DocStatus, Item, ItemKind
 
 log = logging.getLogger(__name__)
 PICTURE_KINDS = (ItemKind.IMAGE, ItemKind.KEYFRAME)
@@ -104,17 +104,7 @@ class Reindexer:
 
     def _rebuilt(self, doc: DocumentRow, rows: list[ItemRow]) -> Iterator[Item]:
         for row in rows:
-            item = Item(
-                key=row.key,
-                modality=Modality(row.modality),
-                kind=ItemKind(row.kind),
-                text=row.text,
-                page=row.page,
-                start=row.start,
-                end=row.end,
-                t=row.t,
-                extra=dict(row.extra or {}),
-            )
+            item = item_of(row)
             if self._pictured(row):
                 item.image = self._picture(doc, row)
             yield item

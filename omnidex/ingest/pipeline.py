@@ -336,3 +336,18 @@ def _item_row(doc_id: str, item: Item) -> ItemRow:
         text=item.text,
         extra=item.extra or None,
     )
+
+
+def item_of(row: ItemRow) -> Item:
+    """The item an item row was made from (its picture aside): what reindexing encodes again."""
+    return Item(
+        key=row.key,
+        modality=Modality(row.modality),
+        kind=ItemKind(row.kind),
+        text=row.text,
+        page=row.page,
+        start=row.start,
+        end=row.end,
+        t=row.t,
+        extra=dict(row.extra or {}),
+    )
