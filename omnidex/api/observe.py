@@ -69,8 +69,5 @@ def _request_id(scope: Scope) -> str:
 
 def _route(scope: Scope) -> str:
     """The matched route's template (``/v1/documents/{doc_id}``): bounded label values."""
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    if path is None:
-        return "unmatched"
-    return str(scope.get("root_path", "") + path) if isinstance(path, str) else "unmatched"
+    path = getattr(scope.get("route"), "path", None)
+    return path if isinstance(path, str) else "unmatched"

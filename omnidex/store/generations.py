@@ -91,7 +91,7 @@ class ServerGenerations:
     def __init__(self, settings: Settings) -> None:
         from qdrant_client import QdrantClient
 
-        from omnidex.store.server import ServerGenerations as Collections
+        from omnidex.store.server import Collections
 
         self.settings = settings
         if settings.qdrant_url == ":memory:":

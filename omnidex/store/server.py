@@ -180,15 +180,15 @@ class ServerStore:
     def optimize(self) -> None:
         """A server optimises its segments by itself."""
 
-    def generations(self) -> ServerGenerations:
+    def generations(self) -> Collections:
         """This store's collection generations (on the same connection)."""
-        return ServerGenerations(self._client, self.collection)
+        return Collections(self._client, self.collection)
 
     def close(self) -> None:
         self._client.close()
 
 
-class ServerGenerations:
+class Collections:
     """Real collections ``<name>-<n>`` behind the alias ``<name>``: what a reindex builds and switches."""
 
     def __init__(self, client: QdrantClient, collection: str) -> None:
