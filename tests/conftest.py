@@ -8,6 +8,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("UNSTRUCTURED_DISABLE_NOTICE", "1")
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,6 +29,16 @@ from tests import omni_fakes, postgres
 from tests.qdrant_fake import FakeQdrant
 
 EXTERNAL_ENV = "OMNIDEX_EXTERNAL_FIXTURES"
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """Commands set up logging for their process; in the test process, undo it after each test."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")
