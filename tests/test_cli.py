@@ -137,7 +137,7 @@ def test_every_command_can_talk_to_a_server(
         assert "unrecognised" in ingested.output
         found = runner.invoke(app, ["search", "--url", url, "sunscreen", "--json"])
         assert found.exit_code == 0, found.output
-        assert json.loads(found.output)["hits"][0]["source"] == "zoo.pdf"
+        assert json.loads(found.stdout)["hits"][0]["source"] == "zoo.pdf"
         speech = tmp_path / "answer.wav"
         asked = runner.invoke(
             app, ["ask", "Who wears sunscreen?", "--speak", str(speech)], env={"OMNIDEX_URL": url}
