@@ -53,7 +53,7 @@ bench: install-test ## the performance harness (see benchmarks/README.md)
 	$(OFFLINE) $(BIN)/python -m benchmarks.text_ingest
 	$(OFFLINE) $(BIN)/python -m benchmarks.visual
 	$(OFFLINE) $(BIN)/python -m benchmarks.audio
-	$(OFFLINE) $(BIN)/python -m benchmarks.answer
+	$(OFFLINE) $(BIN)/python -m benchmarks.answer --pin
 	$(OFFLINE) $(BIN)/python -m benchmarks.client_upload
 	$(OFFLINE) $(BIN)/python -m benchmarks.scale_out
 

@@ -111,6 +111,9 @@ def citation_out(citation: Citation) -> CitationOut:
 async def _sse(stream: AsyncGenerator[Event]) -> AsyncIterator[str]:
     async with aclosing(stream) as events:
         async for event in events:
+            if isinstance(event, Text):  # most events: skip the model, same bytes
+                yield sse_event("text", {"text": event.text})
+                continue
             name, data = wire_event(event)
             yield sse_event(name, data.model_dump(mode="json"))
 
