@@ -56,14 +56,23 @@ class Reindexer:
     def run(self, target: str, *, progress: Progress | None = None, keep_old: bool = False) -> Reindexed:
         """Fill ``target`` (opened as ``pipeline.store``), switch searches to it; the old one goes."""
         started = utcnow()
-        done, skipped = self._fill(self._ready(), progress)
-        # Documents that became ready meanwhile (workers still running) are caught up before the switch.
-        late, _ = self._fill(self._ready(since=started), None)
+        docs = self._ready()
+        done, skipped = self._fill(docs, progress)
+        # What changed meanwhile (workers still indexing, people deleting) is caught up before the switch.
+        self._fill(self._ready(since=started), None)
+        self._drop_deleted(docs)
         previous = self.generations.switch(target)
         if not keep_old and previous != target:
             self.generations.drop(previous)
-        log.info("reindexed %d documents into %s (was %s)", done + late, target, previous)
-        return Reindexed(previous, target, done + late, skipped, self.pipeline.store.count())
+        log.info("reindexed %d documents into %s (was %s)", done, target, previous)
+        return Reindexed(previous, target, done, skipped, self.pipeline.store.count())
+
+    def _drop_deleted(self, docs: list[DocumentRow]) -> None:
+        with self.db.session() as session:
+            remaining = set(session.scalars(select(DocumentRow.id)))
+        for doc in docs:
+            if doc.id not in remaining:
+                self.pipeline.store.delete_document(doc.tenant, doc.id)
 
     def _ready(self, since: datetime | None = None) -> list[DocumentRow]:
         wanted = [DocumentRow.status == DocStatus.READY]

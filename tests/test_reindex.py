@@ -138,6 +138,9 @@ def test_reindex_on_a_server_keeps_searches_on_the_old_collection(
             def search_meanwhile(done: int, total: int) -> None:
                 if done == total:
                     searched_meanwhile.append(_answers(client))
+                    # Deleted after the reindex passed it: it must not come back with the new index.
+                    owls = search(client, "what do owls eat at night")[0]["doc_id"]
+                    assert client.delete(f"/v1/documents/{owls}").status_code == 204
 
             with prepared(old.model_copy(update={"text_dim": 256})) as (reindexer, target):
                 assert target == "omnidex-2"
@@ -152,4 +155,5 @@ def test_reindex_on_a_server_keeps_searches_on_the_old_collection(
     assert qdrant_server.collections["omnidex-2"]["vectors"]["text"]["size"] == 256
 
     answers, _ = _search_after(old.model_copy(update={"text_dim": 256}))
-    assert answers == QUESTIONS
+    assert answers == {**QUESTIONS, "what do owls eat at night": answers["what do owls eat at night"]}
+    assert answers["what do owls eat at night"] != "owls.pdf"
