@@ -39,6 +39,7 @@ class FakeQdrant:
     requests: list[Recorded] = field(default_factory=list)
     collections: dict[str, dict[str, Any]] = field(default_factory=dict)  # creation bodies, as sent
     url: str = ""
+    version: str = field(default_factory=lambda: version("qdrant-client"))  # the one it claims to be
 
     def __post_init__(self) -> None:
         self.local = QdrantClient(location=":memory:")
@@ -87,8 +88,7 @@ class FakeQdrant:
         return JSONResponse({"result": result, "status": "ok", "time": time.perf_counter() - started})
 
     async def _version(self, _: Request) -> Response:
-        # The server's VersionInfo, claiming the version of the client it stands in for.
-        return JSONResponse({"title": "qdrant - vector search engine", "version": version("qdrant-client")})
+        return JSONResponse({"title": "qdrant - vector search engine", "version": self.version})
 
     async def _exists(self, request: Request) -> Response:
         return await self._call(request, lambda n: {"exists": self.local.collection_exists(n)})

@@ -96,7 +96,9 @@ class ServerGenerations:
         self.settings = settings
         if settings.qdrant_url == ":memory:":
             raise ConfigError("reindexing needs a Qdrant server or the embedded store, not :memory:")
-        self._client = QdrantClient(url=settings.qdrant_url, api_key=settings.qdrant_api_key)
+        self._client = QdrantClient(
+            url=settings.qdrant_url, api_key=settings.qdrant_api_key, check_compatibility=False
+        )
         self._collections = Collections(self._client, settings.collection)
 
     def live(self) -> str:

@@ -11,6 +11,8 @@ that both stores answer alike.
 
 from __future__ import annotations
 
+import importlib.metadata
+import logging
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -30,9 +32,12 @@ from omnidex.types import Point, ScoredPoint
 
 try:
     from qdrant_client import QdrantClient, models
+    from qdrant_client.common.version_check import is_compatible
     from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 except ImportError as exc:  # pragma: no cover - a base dependency
     raise MissingExtra("qdrant-client", "base") from exc
+
+log = logging.getLogger(__name__)
 
 
 class ServerStore:
@@ -63,11 +68,27 @@ class ServerStore:
         if location is not None:
             self._client = QdrantClient(location=location)
         else:
-            self._client = QdrantClient(url=url, api_key=api_key, timeout=int(timeout))
+            # Checked below, in this thread, rather than in one of qdrant-client's.
+            self._client = QdrantClient(
+                url=url, api_key=api_key, timeout=int(timeout), check_compatibility=False
+            )
         try:
+            if location is None:
+                self._check_version()
             self._ensure_collection(alias)
         except (ResponseHandlingException, UnexpectedResponse) as exc:
             raise Unavailable(f"cannot reach Qdrant at {url}: {exc}") from exc
+
+    def _check_version(self) -> None:
+        server = self._client.info().version
+        client = importlib.metadata.version("qdrant-client")
+        if not is_compatible(client, server):
+            log.warning(
+                "Qdrant server %s and qdrant-client %s may not work together: the major versions "
+                "should match and the minor ones differ by at most 1",
+                server,
+                client,
+            )
 
     def _ensure_collection(self, alias: bool) -> None:
         if self._client.collection_exists(self.collection):  # a collection, or an alias of one

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+
 from omnidex.store.base import HybridQuery, QueryFilter, Schema
 from omnidex.store.server import ServerStore
 from omnidex.types import Point, SparseVector
@@ -127,3 +131,12 @@ def test_switching_generations_is_one_alias_request(qdrant_server: FakeQdrant) -
     assert generations.live() == "omnidex-2"
     target.close()
     store.close()
+
+
+def test_a_server_of_another_major_version_is_reported(
+    qdrant_server: FakeQdrant, caplog: pytest.LogCaptureFixture
+) -> None:
+    qdrant_server.version = "0.9.0"
+    with caplog.at_level(logging.WARNING, logger="omnidex.store.server"):
+        ServerStore(SCHEMA, url=qdrant_server.url).close()
+    assert "Qdrant server 0.9.0 and qdrant-client" in caplog.text
