@@ -57,22 +57,26 @@ class S3BlobStore(LocalBlobStore):
     def path(self, sha256: str) -> Path:
         local = self.local_path(sha256)
         if not local.is_file():
-            self._download(self.key(sha256), local, missing_ok=True)
+            self._download(self._blob_key(sha256), local, missing_ok=True)
         return local
+
+    def _blob_key(self, sha256: str) -> str:
+        self.local_path(sha256)  # raises NotFound for anything but a SHA-256
+        return self.key(sha256)
 
     def exists(self, sha256: str) -> bool:
         from botocore.exceptions import ClientError
 
         try:
-            self._s3.head_object(Bucket=self.bucket, Key=self.key(self.local_path(sha256).name))
+            self._s3.head_object(Bucket=self.bucket, Key=self._blob_key(sha256))
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            if _missing(exc):
                 return False
             raise
         return True
 
     def delete(self, sha256: str) -> None:
-        self._s3.delete_object(Bucket=self.bucket, Key=self.key(self.local_path(sha256).name))
+        self._s3.delete_object(Bucket=self.bucket, Key=self._blob_key(sha256))
         super().delete(sha256)
 
     def derived_dir(self, doc_id: str) -> Path:
@@ -121,7 +125,12 @@ class S3BlobStore(LocalBlobStore):
             self._s3.download_file(self.bucket, key, name)
         except ClientError as exc:
             Path(name).unlink(missing_ok=True)
-            if missing_ok and exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            if missing_ok and _missing(exc):
                 return
             raise NotFound(f"cannot fetch {key} from s3://{self.bucket}: {exc}") from exc
         os.replace(name, target)
+
+
+def _missing(error: Any) -> bool:
+    """Whether a botocore ClientError says the object is not there."""
+    return error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound")

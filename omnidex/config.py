@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     qdrant_api_key: str | None = Field(None, description="API key for the Qdrant server.")
     collection: str = Field(
         "omnidex",
-        description="Qdrant collection name (server mode): an alias of the collection `<name>-<n>`.",
+        description="Qdrant collection name (server mode): the alias of collection `<name>-<n>`.",
     )
     qdrant_shards: int = Field(1, ge=1, description="Shards of a new collection (a cluster spreads them).")
     qdrant_replication_factor: int = Field(

@@ -47,8 +47,8 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = url = _with_driver(url)
-        self.is_sqlite = url.startswith("sqlite")
         self.dialect = make_url(url).get_backend_name()
+        self.is_sqlite = self.dialect == "sqlite"
         kwargs: dict[str, Any] = {"future": True}
         if self.is_sqlite:
             path = url.removeprefix("sqlite:///")
@@ -74,16 +74,17 @@ class Database:
         """
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
-        head = ScriptDirectory.from_config(config).get_current_head()
+        script = ScriptDirectory.from_config(config)
+        head = script.get_current_head()
         assert head is not None
         try:
             connection = self.engine.connect()
         except OperationalError as exc:
             raise Unavailable(f"cannot reach the database at {self.safe_url}: {exc.orig or exc}") from exc
         with self._migration_lock(), connection, connection.begin():
-            if connection.dialect.name == "postgresql":
+            if self.dialect == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
-            before = _revision(connection, config)
+            before = _revision(connection, config, script)
             if before == head:
                 return before, head
             if not apply:
@@ -124,7 +125,7 @@ def _with_driver(url: str) -> str:
     return url
 
 
-def _revision(connection: Connection, config: Config) -> str | None:
+def _revision(connection: Connection, config: Config, script: ScriptDirectory) -> str | None:
     """The database's revision; a known one, or None for an empty database."""
     current = MigrationContext.configure(connection).get_current_revision()
     if current is None and inspect(connection).has_table("documents"):
@@ -135,7 +136,7 @@ def _revision(connection: Connection, config: Config) -> str | None:
         return FIRST_REVISION
     if current is not None:
         try:
-            ScriptDirectory.from_config(config).get_revision(current)
+            script.get_revision(current)
         except Exception as exc:
             raise ConfigError(
                 f"the database schema is at revision {current}, which this omnidex does not know: "

@@ -50,7 +50,7 @@ def _storage_checks(runtime: Runtime) -> dict[str, str]:
     try:
         with runtime.db.session() as session:
             session.execute(text("SELECT 1"))
-        checks["database"] = f"ok: {runtime.db.engine.dialect.name}"
+        checks["database"] = f"ok: {runtime.db.dialect}"
     except Exception as exc:
         checks["database"] = f"error: {exc}"
     try:
