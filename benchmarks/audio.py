@@ -26,7 +26,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from omnidex.config import Settings
 from omnidex.db import documents
-from omnidex.encoders.asr import WhisperTranscriber, resolve_asr_model
+from omnidex.encoders.whisper import WhisperTranscriber, resolve_asr_model
 from omnidex.ingest.intake import add_file, remove_document
 from omnidex.runtime import Runtime
 from tests.files import recording, speak, write_audio

@@ -29,9 +29,9 @@ from PIL import Image, ImageDraw, ImageFont
 from benchmarks.text_ingest import LiveServer, upload_and_wait
 from omnidex.config import Settings
 from omnidex.encoders.clip import OpenClipEncoder, load_clip
-from omnidex.ingest.images import ENCODE_SIDE, load_image, shrunk
-from omnidex.ingest.ocr import ocr_image
 from omnidex.ingest.video import extract_keyframes
+from omnidex.media.images import ENCODE_SIDE, load_image, shrunk
+from omnidex.media.ocr import ocr_image
 from omnidex.runtime import Runtime
 
 

@@ -1,8 +1,16 @@
-"""The composition root: builds every component from Settings, once per process.
+"""The composition root: builds, from Settings, only what a process's role needs.
 
-The API and the CLI both stand on a :class:`Runtime`; the layers below never
-see Settings. In the embedded shape the data dir is locked to this process,
-since Qdrant Edge and the worker threads must live in one process.
+- :class:`WorkerRuntime` (``omnidex worker``): the database, blobs, encoders,
+  vector store and the ingest pipeline. No generator, retriever or answerer:
+  an ingest worker never loads Qwen3-Omni.
+- :class:`Runtime` (``omnidex serve``, the CLI in-process): all of that, plus
+  the retriever, the generator and the answerer, API keys and metrics.
+- :func:`prepared_reindex` (``omnidex reindex``): the same encoders and
+  pipeline over the next index version.
+
+The layers below never see Settings. In the embedded shape the data dir is
+locked to this process, since Qdrant Edge and the worker threads must live
+in one process.
 """
 
 from __future__ import annotations
@@ -11,11 +19,17 @@ import fcntl
 import logging
 import os
 import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from omnidex.blobs import make_blob_store
+from omnidex.answering.answer import Answerer
+from omnidex.answering.media import MediaReader
+from omnidex.api.metrics import Metrics
+from omnidex.blobs import BlobStore, make_blob_store
 from omnidex.config import Settings
 from omnidex.db.engine import Database
 from omnidex.db.keys import KeyCache
@@ -24,23 +38,22 @@ from omnidex.encoders import (
     ImageEncoder,
     SparseEncoder,
     TextEncoder,
+    Transcriber,
     make_image_encoder,
     make_sparse_encoder,
     make_text_encoder,
     make_transcriber,
 )
-from omnidex.encoders.asr import WhisperTranscriber
-from omnidex.errors import DataDirLocked
+from omnidex.errors import ConfigError, DataDirLocked
 from omnidex.generation import Generator, make_budget, make_generator
-from omnidex.generation.answer import Answerer
-from omnidex.generation.media import MediaReader
-from omnidex.ingest.ocr import ocr_status
 from omnidex.ingest.pipeline import Pipeline
+from omnidex.ingest.reindex import Reindexer
 from omnidex.ingest.worker import Worker
-from omnidex.metrics import Metrics
+from omnidex.media.ocr import ocr_status
 from omnidex.retrieval import Retriever
 from omnidex.store import Schema, VectorStore, make_store
 from omnidex.store.base import DEFAULT_IMAGE_DIM
+from omnidex.store.versions import make_versions
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +100,88 @@ class DataDirLock:
             self._file.close()
 
 
+def lock_data_dir(settings: Settings) -> DataDirLock | None:
+    """The data dir's lock in the embedded shape; None with a Qdrant server (many processes share it)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return None if settings.qdrant_url else DataDirLock(settings.lock_path)
+
+
+def open_database(settings: Settings) -> Database:
+    db = Database(settings.resolved_database_url)
+    try:
+        db.migrate(apply=settings.migrate_on_start)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+@dataclass(slots=True)
+class Encoders:
+    text: TextEncoder
+    sparse: SparseEncoder
+    image: ImageEncoder | None
+    visual_search_off: str | None  # why there is no image encoder
+    transcriber: Transcriber | None
+
+    @property
+    def schema(self) -> Schema:
+        return Schema(text_dim=self.text.dim, image_dim=self.image.dim if self.image else DEFAULT_IMAGE_DIM)
+
+
+def build_encoders(
+    settings: Settings,
+    *,
+    text: TextEncoder | None = None,
+    sparse: SparseEncoder | None = None,
+    image: ImageEncoder | ClipUnavailable | None = None,
+    transcriber: Transcriber | None = None,
+    speech: bool = True,
+) -> Encoders:
+    """The configured encoders (or the given ones); speech recognition only when ``speech``."""
+    clip = image or make_image_encoder(settings)
+    off = clip.reason if isinstance(clip, ClipUnavailable) else None
+    if off:
+        log.warning("visual search is off: %s; pictures are indexed by their OCR text only", off)
+    return Encoders(
+        text=text or make_text_encoder(settings),
+        sparse=sparse or make_sparse_encoder(settings),
+        image=None if isinstance(clip, ClipUnavailable) else clip,
+        visual_search_off=off,
+        transcriber=(transcriber or make_transcriber(settings)) if speech else None,
+    )
+
+
+def ocr_off_reason(settings: Settings) -> str | None:
+    """Why OCR does not run, or None when it does."""
+    off = "turned off (OMNIDEX_OCR=false)" if not settings.ocr else ocr_status()
+    if off:
+        log.warning("OCR is off: %s", off)
+    return off
+
+
+def build_pipeline(
+    settings: Settings, blobs: BlobStore, store: VectorStore, encoders: Encoders, *, ocr: bool
+) -> Pipeline:
+    return Pipeline(
+        blobs=blobs,
+        store=store,
+        text_encoder=encoders.text,
+        sparse_encoder=encoders.sparse,
+        image_encoder=encoders.image,
+        transcriber=encoders.transcriber,
+        chunk_max_chars=settings.chunk_max_chars,
+        chunk_overlap_chars=settings.chunk_overlap_chars,
+        batch_size=settings.text_batch_size,
+        max_text_file_bytes=settings.max_text_file_bytes,
+        max_image_pixels=settings.max_image_pixels,
+        ocr=ocr,
+        ocr_timeout=settings.ocr_timeout_seconds,
+        keyframes_per_minute=settings.keyframes_per_minute,
+        max_pictures=settings.max_pictures_per_document,
+    )
+
+
 class BackgroundOptimizer:
     """Runs ``store.optimize()`` off the request path once enough new points arrived."""
 
@@ -117,8 +212,8 @@ class BackgroundOptimizer:
             self._thread.join()
 
 
-class Runtime:
-    """All components of one omnidex process."""
+class WorkerRuntime:
+    """What indexing needs: database, blobs, encoders, the vector store, the pipeline, worker threads."""
 
     def __init__(
         self,
@@ -127,87 +222,43 @@ class Runtime:
         text_encoder: TextEncoder | None = None,
         sparse_encoder: SparseEncoder | None = None,
         image_encoder: ImageEncoder | ClipUnavailable | None = None,
-        transcriber: WhisperTranscriber | None = None,
-        generator: Generator | None = None,
+        transcriber: Transcriber | None = None,
     ) -> None:
         self.settings = settings
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self._lock = None if settings.qdrant_url else DataDirLock(settings.lock_path)
+        self._lock = lock_data_dir(settings)
+        self._closing: list[Callable[[], None]] = [self._release_lock]
         try:
-            self.db = Database(settings.resolved_database_url)
-            self.db.migrate(apply=settings.migrate_on_start)
+            self.db = open_database(settings)
+            self._closing.append(self.db.close)
             self.blobs = make_blob_store(settings.blob_url, settings.blobs_dir, settings.s3_endpoint_url)
-            self.text_encoder = text_encoder or make_text_encoder(settings)
-            self.sparse_encoder = sparse_encoder or make_sparse_encoder(settings)
-            self.transcriber = transcriber or make_transcriber(settings)
-            clip = image_encoder or make_image_encoder(settings)
-            self.image_encoder = None if isinstance(clip, ClipUnavailable) else clip
-            self.visual_search_off = clip.reason if isinstance(clip, ClipUnavailable) else None
-            if self.visual_search_off:
-                log.warning(
-                    "visual search is off: %s; pictures are indexed by their OCR text only",
-                    self.visual_search_off,
-                )
-            self.ocr_off = "turned off (OMNIDEX_OCR=false)" if not settings.ocr else ocr_status()
-            if self.ocr_off:
-                log.warning("OCR is off: %s", self.ocr_off)
-            image_dim = self.image_encoder.dim if self.image_encoder else DEFAULT_IMAGE_DIM
-            self.store = make_store(settings, Schema(text_dim=self.text_encoder.dim, image_dim=image_dim))
-            self.generator = generator or make_generator(settings)
+            encoders = build_encoders(
+                settings,
+                text=text_encoder,
+                sparse=sparse_encoder,
+                image=image_encoder,
+                transcriber=transcriber,
+            )
+            self.ocr_off = ocr_off_reason(settings)
+            self.store = make_store(settings, encoders.schema)
+            self._closing.append(self.store.close)
+            self._build(settings, encoders)
         except BaseException:
-            self._release_lock()
+            self.close()
             raise
-        self.pipeline = Pipeline(
-            blobs=self.blobs,
-            store=self.store,
-            text_encoder=self.text_encoder,
-            sparse_encoder=self.sparse_encoder,
-            image_encoder=self.image_encoder,
-            transcriber=self.transcriber,
-            chunk_max_chars=settings.chunk_max_chars,
-            chunk_overlap_chars=settings.chunk_overlap_chars,
-            batch_size=settings.text_batch_size,
-            max_text_file_bytes=settings.max_text_file_bytes,
-            max_image_pixels=settings.max_image_pixels,
-            ocr=self.ocr_off is None,
-            ocr_timeout=settings.ocr_timeout_seconds,
-            keyframes_per_minute=settings.keyframes_per_minute,
-            max_pictures=settings.max_pictures_per_document,
-        )
-        self.retriever = Retriever(
-            self.store,
-            self.text_encoder,
-            self.sparse_encoder,
-            self.image_encoder,
-            self.transcriber,
-            max_image_pixels=settings.max_image_pixels,
-            ocr=self.ocr_off is None,
-        )
+        self.text_encoder = encoders.text
+        self.sparse_encoder = encoders.sparse
+        self.image_encoder = encoders.image
+        self.visual_search_off = encoders.visual_search_off
+        self.transcriber = encoders.transcriber
+        self.pipeline = build_pipeline(settings, self.blobs, self.store, encoders, ocr=self.ocr_off is None)
         self.optimizer = BackgroundOptimizer(self.store, settings.optimize_after_points)
+        self._closing.append(self.optimizer.join)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        # Torch's thread count is per thread. Batches of documents use every
-        # core; a query is one short text, where two threads only spin-wait
-        # against the web server, so queries run on threads of their own with one.
         self._torch_threads = torch_threads()
-        self.query_executor = ThreadPoolExecutor(
-            max_workers=QUERY_THREADS,
-            thread_name_prefix="query",
-            initializer=set_torch_threads,
-            initargs=(1,),
-        )
-        self.metrics = Metrics(self.db)
-        self.keys = KeyCache(self.db, settings.key_cache_seconds)
-        self.answerer = Answerer(
-            self.retriever,
-            self.generator,
-            lambda tenant: MediaReader(self.db, self.blobs, tenant),
-            self.query_executor,
-            make_budget(settings),
-            max_image_pixels=settings.max_image_pixels,
-            max_tokens=settings.generator_max_tokens,
-            on_answer=self.metrics.observe_answer,
-        )
+
+    def _build(self, settings: Settings, encoders: Encoders) -> None:
+        """Build what a role adds (while the data dir is locked); the worker adds nothing."""
 
     def make_worker(self) -> Worker:
         return Worker(
@@ -242,13 +293,95 @@ class Runtime:
         self._threads.clear()
 
     def close(self) -> None:
-        self.stop_workers()
-        self.query_executor.shutdown(wait=True)
-        self.optimizer.join()
-        self.store.close()
-        self.db.close()
-        self._release_lock()
+        if hasattr(self, "_threads"):
+            self.stop_workers()
+        while self._closing:
+            self._closing.pop()()
 
     def _release_lock(self) -> None:
         if self._lock is not None:
             self._lock.release()
+
+
+class Runtime(WorkerRuntime):
+    """Every component of an API process: indexing, plus search, answers, keys and metrics."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        text_encoder: TextEncoder | None = None,
+        sparse_encoder: SparseEncoder | None = None,
+        image_encoder: ImageEncoder | ClipUnavailable | None = None,
+        transcriber: Transcriber | None = None,
+        generator: Generator | None = None,
+    ) -> None:
+        self._given_generator = generator
+        super().__init__(
+            settings,
+            text_encoder=text_encoder,
+            sparse_encoder=sparse_encoder,
+            image_encoder=image_encoder,
+            transcriber=transcriber,
+        )
+
+    def _build(self, settings: Settings, encoders: Encoders) -> None:
+        self.generator = self._given_generator or make_generator(settings)
+        self.retriever = Retriever(
+            self.store,
+            encoders.text,
+            encoders.sparse,
+            encoders.image,
+            encoders.transcriber,
+            max_image_pixels=settings.max_image_pixels,
+            ocr=self.ocr_off is None,
+        )
+        # Torch's thread count is per thread. Batches of documents use every
+        # core; a query is one short text, where two threads only spin-wait
+        # against the web server, so queries run on threads of their own with one.
+        self.query_executor = ThreadPoolExecutor(
+            max_workers=QUERY_THREADS,
+            thread_name_prefix="query",
+            initializer=set_torch_threads,
+            initargs=(1,),
+        )
+        self._closing.append(lambda: self.query_executor.shutdown(wait=True))
+        self.metrics = Metrics(self.db)
+        self.keys = KeyCache(self.db, settings.key_cache_seconds)
+        self.answerer = Answerer(
+            self.retriever,
+            self.generator,
+            lambda tenant: MediaReader(self.db, self.blobs, tenant),
+            self.query_executor,
+            make_budget(settings),
+            max_image_pixels=settings.max_image_pixels,
+            max_tokens=settings.generator_max_tokens,
+            on_answer=self.metrics.observe_answer,
+        )
+
+
+@contextmanager
+def prepared_reindex(settings: Settings) -> Iterator[tuple[Reindexer, str]]:
+    """A reindexer over the configured (new) encoders, and the index version it fills."""
+    lock = lock_data_dir(settings)
+    closing: list[Callable[[], None]] = [lock.release] if lock else []
+    try:
+        db = open_database(settings)
+        closing.append(db.close)
+        encoders = build_encoders(settings, speech=False)
+        versions = make_versions(settings)
+        closing.append(versions.close)
+        target = versions.next_name()
+        try:
+            store = versions.open(target, encoders.schema)
+        except ConfigError:
+            log.info("%s was begun with other vector sizes: starting it again", target)
+            versions.drop(target)
+            store = versions.open(target, encoders.schema)
+        closing.append(store.close)
+        blobs = make_blob_store(settings.blob_url, settings.blobs_dir, settings.s3_endpoint_url)
+        pipeline = build_pipeline(settings, blobs, store, encoders, ocr=False)
+        yield Reindexer(db, pipeline, versions), target
+    finally:
+        for close in reversed(closing):
+            close()

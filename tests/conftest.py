@@ -19,10 +19,10 @@ from fastapi.testclient import TestClient
 
 from omnidex.api.app import create_app
 from omnidex.config import Settings
-from omnidex.encoders.asr import WhisperTranscriber
 from omnidex.encoders.clip import OpenClipEncoder, load_clip
 from omnidex.encoders.sparse import Bm25Encoder
 from omnidex.encoders.text import SentenceTransformerEncoder
+from omnidex.encoders.whisper import WhisperTranscriber
 from omnidex.runtime import Runtime
 from omnidex.types import DocStatus
 from tests import omni_fakes, postgres

@@ -17,9 +17,8 @@ from typer.testing import CliRunner
 from omnidex.api.app import create_app
 from omnidex.cli import app as cli
 from omnidex.config import Settings, get_settings
-from omnidex.reindex import prepared
-from omnidex.runtime import Runtime
-from omnidex.store.generations import EDGE_FOLDER, live_edge_dir
+from omnidex.runtime import Runtime, prepared_reindex
+from omnidex.store.versions import EDGE_FOLDER, live_edge_dir
 from tests.conftest import search, upload, wait_until_done
 from tests.files import make_pdf, make_picture
 from tests.qdrant_fake import FakeQdrant
@@ -106,7 +105,7 @@ def test_reindex_embedded_resumes_and_switches(
         if done == 2:
             raise Interrupted
 
-    with prepared(Settings()) as (reindexer, target):
+    with prepared_reindex(Settings()) as (reindexer, target):
         assert target == f"{EDGE_FOLDER}-1"
         with pytest.raises(Interrupted):
             reindexer.run(target, progress=stop_after_two)
@@ -142,7 +141,7 @@ def test_reindex_on_a_server_keeps_searches_on_the_old_collection(
                     owls = search(client, "what do owls eat at night")[0]["doc_id"]
                     assert client.delete(f"/v1/documents/{owls}").status_code == 204
 
-            with prepared(old.model_copy(update={"text_dim": 256})) as (reindexer, target):
+            with prepared_reindex(old.model_copy(update={"text_dim": 256})) as (reindexer, target):
                 assert target == "omnidex-2"
                 result = reindexer.run(target, progress=search_meanwhile)
     finally:

@@ -17,17 +17,23 @@ from omnidex.api.routes import answer, chat, documents, health, info, media, sea
 from omnidex.config import Settings, get_settings
 from omnidex.db import keys
 from omnidex.runtime import Runtime
-from omnidex.store.generations import live_edge_dir
+from omnidex.store.versions import live_edge_dir
 
 log = logging.getLogger(__name__)
 
 
 def create_app(
-    settings: Settings | None = None, *, runtime: Runtime | None = None, workers: int | None = None
+    settings: Settings | None = None,
+    *,
+    runtime: Runtime | None = None,
+    workers: int | None = None,
+    open_access: bool = False,
 ) -> FastAPI:
     """The app; it builds its own Runtime at start-up unless one is given (tests, embedding).
 
     ``workers`` ingest threads run inside the process (default: from Settings).
+    ``open_access`` lets every request act as the default tenant's admin, keys or not: only
+    for an app that nobody else can reach (the CLI's own, on a private socket).
     """
 
     @asynccontextmanager
@@ -39,6 +45,7 @@ def create_app(
         count = active.settings.workers if workers is None else workers
         active.start_workers(count)
         app.state.runtime = active
+        app.state.open_access = open_access
         _log_start(active, count)
         try:
             yield

@@ -1,16 +1,22 @@
-"""Dependencies shared by the routes, as ``Annotated`` aliases."""
+"""Dependencies shared by the routes, as ``Annotated`` aliases: one per component, and the caller."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from omnidex.answering.answer import Answerer
+from omnidex.blobs import BlobStore
 from omnidex.config import Settings
+from omnidex.db.engine import Database
 from omnidex.db.keys import Caller, Role
 from omnidex.errors import Forbidden, Unauthorized, Unavailable
+from omnidex.retrieval import Retriever
 from omnidex.runtime import Runtime
+from omnidex.store import VectorStore
 
 
 async def get_runtime(request: Request) -> Runtime:
@@ -24,9 +30,34 @@ async def get_settings_dep(runtime: Annotated[Runtime, Depends(get_runtime)]) ->
     return runtime.settings
 
 
+async def get_database(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Database:
+    return runtime.db
+
+
+async def get_blobs(runtime: Annotated[Runtime, Depends(get_runtime)]) -> BlobStore:
+    return runtime.blobs
+
+
+async def get_store(runtime: Annotated[Runtime, Depends(get_runtime)]) -> VectorStore:
+    return runtime.store
+
+
+async def get_retriever(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Retriever:
+    return runtime.retriever
+
+
+async def get_answerer(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Answerer:
+    return runtime.answerer
+
+
+async def get_query_executor(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Executor:
+    """The threads queries are encoded on (one torch thread each)."""
+    return runtime.query_executor
+
+
 async def get_caller(request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]) -> Caller:
     """Who is calling: the key's tenant and role; without any keys, everyone is the default tenant."""
-    if not runtime.keys.keys_exist():
+    if getattr(request.app.state, "open_access", False) or not runtime.keys.keys_exist():
         return Caller(runtime.settings.tenant, Role.ADMIN)
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -54,6 +85,12 @@ def require(role: Role) -> Callable[[Caller], Awaitable[Caller]]:
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
+BlobsDep = Annotated[BlobStore, Depends(get_blobs)]
+StoreDep = Annotated[VectorStore, Depends(get_store)]
+RetrieverDep = Annotated[Retriever, Depends(get_retriever)]
+AnswererDep = Annotated[Answerer, Depends(get_answerer)]
+QueryExecutorDep = Annotated[Executor, Depends(get_query_executor)]
 CallerDep = Annotated[Caller, Depends(get_caller)]
 TenantDep = Annotated[str, Depends(get_tenant)]
 WriterDep = Annotated[Caller, Depends(require(Role.WRITER))]

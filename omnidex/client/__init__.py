@@ -1,4 +1,5 @@
-"""A Python client for an omnidex server.
+"""A Python client for an omnidex server (an entry point that imports only the floor:
+``omnidex.schemas``, ``types`` and ``errors``, plus httpx and pydantic).
 
     from omnidex.client import Client
 
@@ -9,7 +10,7 @@
         for event in omni.stream_answer("Which animal wears sunscreen?"):
             ...
 
-Results are the server's own response models (``omnidex.api.schemas``);
+Results are the server's own response models (``omnidex.schemas``);
 errors are the server's own exceptions (``omnidex.errors``) with its ``code``
 and ``message``, plus :class:`ClientError` when the server cannot be reached.
 """

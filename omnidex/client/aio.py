@@ -11,16 +11,6 @@ from typing import IO, Any
 
 import httpx
 
-from omnidex.api.schemas import (
-    AnswerEvent,
-    AnswerResponse,
-    DocumentList,
-    DocumentOut,
-    ItemList,
-    SearchResponse,
-    UploadedDocument,
-    UploadResponse,
-)
 from omnidex.client.base import (
     BACKOFF_SECONDS,
     DEFAULT_URL,
@@ -39,6 +29,16 @@ from omnidex.client.base import (
     raise_for_error,
     search_call,
     upload_name,
+)
+from omnidex.schemas import (
+    AnswerEvent,
+    AnswerResponse,
+    DocumentList,
+    DocumentOut,
+    ItemList,
+    SearchResponse,
+    UploadedDocument,
+    UploadResponse,
 )
 from omnidex.types import DocStatus
 

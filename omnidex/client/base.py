@@ -13,7 +13,7 @@ import httpx
 from pydantic import BaseModel
 
 from omnidex import errors
-from omnidex.api.schemas import ANSWER_EVENTS, AnswerEvent
+from omnidex.schemas import ANSWER_EVENTS, AnswerEvent
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 RETRY_STATUSES = {502, 503, 504}

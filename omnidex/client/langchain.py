@@ -19,10 +19,10 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import Field
 
-from omnidex.api.schemas import HitOut
 from omnidex.client.aio import AsyncClient
 from omnidex.client.base import DEFAULT_URL
 from omnidex.client.sync import Client
+from omnidex.schemas import HitOut
 
 
 class OmnidexRetriever(BaseRetriever):

@@ -10,16 +10,6 @@ from typing import IO, Any
 
 import httpx
 
-from omnidex.api.schemas import (
-    AnswerEvent,
-    AnswerResponse,
-    DocumentList,
-    DocumentOut,
-    ItemList,
-    SearchResponse,
-    UploadedDocument,
-    UploadResponse,
-)
 from omnidex.client.base import (
     BACKOFF_SECONDS,
     DEFAULT_URL,
@@ -38,6 +28,16 @@ from omnidex.client.base import (
     search_call,
     sse_blocks,
     upload_name,
+)
+from omnidex.schemas import (
+    AnswerEvent,
+    AnswerResponse,
+    DocumentList,
+    DocumentOut,
+    ItemList,
+    SearchResponse,
+    UploadedDocument,
+    UploadResponse,
 )
 from omnidex.types import DocStatus
 

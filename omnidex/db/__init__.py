@@ -1,4 +1,7 @@
-"""Metadata database: documents, items, and the durable job queue in the same tables."""
+"""Metadata database: documents, items, API keys and the durable job queue in the same tables.
+
+A service: every SQL statement of omnidex lives here. Imports only the floor.
+"""
 
 from omnidex.db.engine import Database
 

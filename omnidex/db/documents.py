@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -176,3 +177,25 @@ def sha256_in_use(db: Database, sha256: str) -> bool:
     with db.session() as session:
         stmt = select(func.count()).select_from(DocumentRow).where(DocumentRow.sha256 == sha256)
         return bool(session.scalar(stmt))
+
+
+def ready_documents(db: Database, since: datetime | None = None) -> list[DocumentRow]:
+    """Every tenant's ready documents (those updated since ``since``), oldest first."""
+    wanted = [DocumentRow.status == DocStatus.READY]
+    if since is not None:
+        wanted.append(DocumentRow.updated_at >= since)
+    with db.session() as session:
+        query = select(DocumentRow).where(*wanted).order_by(DocumentRow.created_at, DocumentRow.id)
+        return list(session.scalars(query))
+
+
+def document_ids(db: Database) -> set[str]:
+    """The ids of every tenant's documents."""
+    with db.session() as session:
+        return set(session.scalars(select(DocumentRow.id)))
+
+
+def items_of(db: Database, doc_id: str) -> list[ItemRow]:
+    """A document's items in key order, whatever its tenant."""
+    with db.session() as session:
+        return list(session.scalars(select(ItemRow).where(ItemRow.doc_id == doc_id).order_by(ItemRow.key)))

@@ -113,6 +113,11 @@ class Database:
         with self._sessions() as session, session.begin():
             yield session
 
+    def ping(self) -> None:
+        """One round trip to the database; raises what the driver raises."""
+        with self.session() as session:
+            session.execute(text("SELECT 1"))
+
     def close(self) -> None:
         self.engine.dispose()
 

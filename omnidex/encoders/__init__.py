@@ -1,9 +1,13 @@
-"""Encoders: one small interface per kind of vector, built from Settings."""
+"""Encoders: one small interface per kind of vector (and speech recognition), built from Settings.
+
+``base`` holds the text, sparse and image interfaces, ``asr`` the ``Transcriber``
+one; each other module is one implementation. Imports only the floor.
+"""
 
 from __future__ import annotations
 
 from omnidex.config import Settings
-from omnidex.encoders.asr import WhisperTranscriber
+from omnidex.encoders.asr import Transcriber
 from omnidex.encoders.base import ImageEncoder, SparseEncoder, TextEncoder
 from omnidex.encoders.clip import ClipUnavailable
 
@@ -41,10 +45,12 @@ def make_image_encoder(settings: Settings) -> ImageEncoder | ClipUnavailable:
     )
 
 
-def make_transcriber(settings: Settings) -> WhisperTranscriber | None:
+def make_transcriber(settings: Settings) -> Transcriber | None:
     """The speech recognizer, or None when speech is turned off."""
     if not settings.speech:
         return None
+    from omnidex.encoders.whisper import WhisperTranscriber
+
     return WhisperTranscriber(
         settings.asr_model,
         device="cuda" if settings.device.startswith("cuda") else "cpu",
@@ -59,6 +65,7 @@ __all__ = [
     "ImageEncoder",
     "SparseEncoder",
     "TextEncoder",
+    "Transcriber",
     "make_image_encoder",
     "make_sparse_encoder",
     "make_text_encoder",

@@ -1,4 +1,8 @@
-"""Answers from Qwen3-Omni: backends, context packing, citations, speech."""
+"""Qwen3-Omni backends: vLLM-Omni, DashScope, any OpenAI-compatible server, local transformers.
+
+A service: one ``Generator`` seam and a factory; what to ask them is ``omnidex.answering``'s.
+Imports only the floor.
+"""
 
 from __future__ import annotations
 

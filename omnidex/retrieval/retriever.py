@@ -13,16 +13,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from omnidex.db.models import ItemRow
 from omnidex.encoders import ImageEncoder, SparseEncoder, TextEncoder
-from omnidex.encoders.asr import WhisperTranscriber
+from omnidex.encoders.asr import Transcriber
 from omnidex.errors import IngestError, InvalidRequest
-from omnidex.ingest.audio import transcribe_file
-from omnidex.ingest.images import ENCODE_SIDE, load_image, shrunk
-from omnidex.ingest.ocr import ocr_image
+from omnidex.media.audio import transcribe_file
+from omnidex.media.images import ENCODE_SIDE, load_image, shrunk
+from omnidex.media.ocr import ocr_image
+from omnidex.retrieval.hits import to_hit
 from omnidex.store import HybridQuery, QueryFilter, VectorStore
 from omnidex.store.base import IMAGE_VECTOR, SPARSE_VECTOR, TEXT_VECTOR
-from omnidex.types import MAX_TOP_K, Hit, ItemKind, Modality, ScoredPoint, SparseVector
+from omnidex.types import MAX_TOP_K, Hit, SparseVector
 
 
 @dataclass(slots=True)
@@ -42,7 +42,7 @@ class Retriever:
         text_encoder: TextEncoder,
         sparse_encoder: SparseEncoder,
         image_encoder: ImageEncoder | None = None,
-        transcriber: WhisperTranscriber | None = None,
+        transcriber: Transcriber | None = None,
         *,
         max_image_pixels: int = 100_000_000,
         ocr: bool = True,
@@ -134,57 +134,6 @@ class Retriever:
         if self.image_encoder is not None:
             dense[IMAGE_VECTOR] = self.image_encoder.encode_images([shrunk(loaded.image, ENCODE_SIDE)])[0]
         return ocr_image(loaded.image) if self.ocr else ""
-
-
-def to_hit(point: ScoredPoint) -> Hit:
-    payload = point.payload
-    doc_id = str(payload.get("doc_id", ""))
-    page = payload.get("page")
-    kind = ItemKind(payload.get("kind", ItemKind.CHUNK))
-    pictured = kind in (ItemKind.IMAGE, ItemKind.KEYFRAME)
-    own_media = pictured or kind is ItemKind.SPEECH
-    return Hit(
-        id=point.id,
-        score=point.score,
-        modality=Modality(payload.get("modality", Modality.TEXT)),
-        kind=kind,
-        doc_id=doc_id,
-        source=str(payload.get("source", "")),
-        page=page,
-        start=payload.get("start"),
-        end=payload.get("end"),
-        t=payload.get("t"),
-        text=str(payload.get("text", "")),
-        media_url=f"/v1/media/{point.id}"
-        if own_media
-        else source_url(doc_id, str(payload.get("mime", "")), page),
-        thumbnail_url=f"/v1/media/{point.id}?thumb=1" if pictured else None,
-    )
-
-
-def item_hit(item: ItemRow, mime: str | None, source: str) -> Hit:
-    """A stored item shown like a hit (score 0), for browsing a document."""
-    payload = {
-        "doc_id": item.doc_id,
-        "kind": item.kind,
-        "modality": item.modality,
-        "page": item.page,
-        "start": item.start,
-        "end": item.end,
-        "t": item.t,
-        "text": item.text,
-        "mime": mime or "",
-        "source": source,
-    }
-    return to_hit(ScoredPoint(item.id, 0.0, payload))
-
-
-def source_url(doc_id: str, mime: str, page: int | None) -> str:
-    """Where a person can open the hit: the original file, at its page when a viewer can jump there."""
-    url = f"/v1/documents/{doc_id}/file"
-    if mime == "application/pdf" and page:
-        url += f"#page={page}"
-    return url
 
 
 def _ms_since(started: float) -> float:

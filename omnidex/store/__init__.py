@@ -1,4 +1,6 @@
-"""Vector stores: the embedded Qdrant Edge shard or a Qdrant server, behind one interface."""
+"""Vector stores: the embedded Qdrant Edge shard or a Qdrant server, behind one interface, and
+their index versions. A service: imports only the floor.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ def make_store(settings: Settings, schema: Schema, *, collection: str | None = N
             write_consistency=settings.qdrant_write_consistency,
         )
     from omnidex.store.edge import EdgeStore
-    from omnidex.store.generations import live_edge_dir
+    from omnidex.store.versions import live_edge_dir
 
     return EdgeStore(live_edge_dir(settings.data_dir), schema)
 

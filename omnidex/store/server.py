@@ -201,8 +201,8 @@ class ServerStore:
     def optimize(self) -> None:
         """A server optimises its segments by itself."""
 
-    def generations(self) -> Collections:
-        """This store's collection generations (on the same connection)."""
+    def versions(self) -> Collections:
+        """This store's collection versions (on the same connection)."""
         return Collections(self._client, self.collection)
 
     def close(self) -> None:

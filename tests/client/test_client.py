@@ -13,10 +13,10 @@ import pytest
 
 from omnidex import errors
 from omnidex.api.app import create_app
-from omnidex.api.schemas import AudioEvent, CitationsEvent, DoneEvent, RetrievalEvent, TextEvent
 from omnidex.client import AsyncClient, Client, ClientError
 from omnidex.client.base import Call
 from omnidex.runtime import Runtime
+from omnidex.schemas import AudioEvent, CitationsEvent, DoneEvent, RetrievalEvent, TextEvent
 from tests.files import make_pdf, make_picture, recording, speak, write_audio
 from tests.omni_fakes import FakeOmni, Script, serve, stop
 

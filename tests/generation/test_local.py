@@ -27,8 +27,8 @@ from omnidex.generation.base import (
     Usage,
 )
 from omnidex.generation.local import LocalQwenOmni
-from omnidex.generation.media import jpeg
 from omnidex.generation.wire import wav_file
+from omnidex.media.images import jpeg
 from omnidex.runtime import Runtime
 from tests.files import make_picture, tone
 from tests.generation import tiny_omni

@@ -119,7 +119,7 @@ def test_switching_generations_is_one_alias_request(qdrant_server: FakeQdrant) -
     target = ServerStore(
         Schema(text_dim=2, image_dim=3), url=qdrant_server.url, collection="omnidex-2", alias=False
     )
-    generations = store.generations()
+    generations = store.versions()
     assert (generations.live(), generations.names()) == ("omnidex-1", ["omnidex-1", "omnidex-2"])
     assert generations.switch("omnidex-2") == "omnidex-1"
     assert qdrant_server.sent("POST", "/collections/aliases")[-1].body == {

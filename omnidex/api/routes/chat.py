@@ -22,15 +22,15 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 import omnidex
-from omnidex.api.deps import CallerDep, RuntimeDep, TenantDep
-from omnidex.api.routes.answer import citation_out
-from omnidex.api.routes.search import decode_base64
-from omnidex.api.schemas import ErrorResponse
+from omnidex.answering.answer import Ask, Audio, Cited, Event, Failed, Finished, Notice, Text
+from omnidex.api.deps import AnswererDep, CallerDep, SettingsDep, TenantDep
+from omnidex.api.events import citation_out
+from omnidex.api.queries import decode_base64
 from omnidex.api.sse import SSE_HEADERS
 from omnidex.errors import GeneratorError, InvalidRequest, NoGenerator
-from omnidex.generation.answer import Ask, Audio, Cited, Event, Failed, Finished, Notice, Text
 from omnidex.generation.base import Usage
 from omnidex.generation.wire import wav_file
+from omnidex.schemas import ErrorResponse
 from omnidex.types import MAX_TOP_K
 
 router = APIRouter(prefix="/v1", tags=["openai"])
@@ -71,15 +71,17 @@ def list_models(caller: CallerDep) -> dict[str, Any]:
     "/chat/completions",
     responses={400: {"model": ErrorResponse}, 502: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
 )
-async def chat_completions(body: ChatRequest, runtime: RuntimeDep, tenant: TenantDep) -> Any:
+async def chat_completions(
+    body: ChatRequest, answerer: AnswererDep, settings: SettingsDep, tenant: TenantDep
+) -> Any:
     """Chat with your documents through any OpenAI client (streaming, audio output, citations)."""
     received = time.perf_counter()
-    if runtime.generator is None:
+    if answerer.generator is None:
         raise NoGenerator("no generator is configured (OMNIDEX_GENERATOR), so omnidex cannot chat")
     ask = _ask(body)
-    ask.top_k = body.top_k or runtime.settings.answer_top_k
-    prepared = await runtime.answerer.prepare(tenant, ask, received)
-    events = runtime.answerer.answer(prepared)
+    ask.top_k = body.top_k or settings.answer_top_k
+    prepared = await answerer.prepare(tenant, ask, received)
+    events = answerer.answer(prepared)
     reply = _Reply(body)
     if body.stream:
         return StreamingResponse(reply.stream(events), media_type="text/event-stream", headers=SSE_HEADERS)

@@ -4,29 +4,33 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import FileResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from omnidex.api.deps import RuntimeDep, TenantDep, WriterDep
-from omnidex.api.schemas import (
+from omnidex.api.deps import BlobsDep, DatabaseDep, SettingsDep, StoreDep, TenantDep, WriterDep
+from omnidex.api.sse import SSE_HEADERS, sse_comment, sse_event
+from omnidex.api.uploads import UploadedFile, receive_files
+from omnidex.blobs import BlobStore
+from omnidex.db import documents
+from omnidex.db.engine import Database
+from omnidex.db.models import DocumentRow
+from omnidex.errors import NotFound
+from omnidex.ingest.intake import register_upload, remove_document
+from omnidex.retrieval.hits import item_hit
+from omnidex.schemas import (
     DocumentList,
     DocumentOut,
+    ErrorDetail,
     ErrorResponse,
     HitOut,
     ItemList,
     UploadedDocument,
     UploadResponse,
 )
-from omnidex.api.sse import SSE_HEADERS, sse_comment, sse_event
-from omnidex.api.uploads import UploadedFile, receive_files
-from omnidex.db import documents
-from omnidex.errors import NotFound
-from omnidex.ingest.intake import register_upload, remove_document
-from omnidex.retrieval.retriever import item_hit
-from omnidex.runtime import Runtime
 from omnidex.types import DocStatus
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
@@ -38,7 +42,9 @@ KEEPALIVE_SECONDS = 15.0
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=UploadResponse, responses=ERRORS)
-async def upload_documents(request: Request, runtime: RuntimeDep, caller: WriterDep) -> UploadResponse:
+async def upload_documents(
+    request: Request, db: DatabaseDep, blobs: BlobsDep, settings: SettingsDep, caller: WriterDep
+) -> UploadResponse:
     """Upload one or more files (multipart, any field name); each is queued for indexing.
 
     Identical bytes already uploaded by the tenant return the existing document.
@@ -46,15 +52,13 @@ async def upload_documents(request: Request, runtime: RuntimeDep, caller: Writer
     """
     received: list[UploadedFile] = []
     try:
-        await receive_files(request, runtime.blobs, runtime.settings.max_upload_bytes, received)
+        await receive_files(request, blobs, settings.max_upload_bytes, received)
     except BaseException:
-        await run_in_threadpool(_discard_unregistered, runtime, received)
+        await run_in_threadpool(_discard_unregistered, db, blobs, received)
         raise
     out = []
     for upload in received:
-        created = await run_in_threadpool(
-            register_upload, runtime.db, runtime.blobs, upload.blob, upload.name, caller.tenant
-        )
+        created = await run_in_threadpool(register_upload, db, blobs, upload.blob, upload.name, caller.tenant)
         doc = created.document
         out.append(
             UploadedDocument(
@@ -64,51 +68,53 @@ async def upload_documents(request: Request, runtime: RuntimeDep, caller: Writer
     return UploadResponse(documents=out)
 
 
-def _discard_unregistered(runtime: Runtime, received: list[UploadedFile]) -> None:
+def _discard_unregistered(db: Database, blobs: BlobStore, received: list[UploadedFile]) -> None:
     for upload in received:
-        if not documents.sha256_in_use(runtime.db, upload.blob.sha256):
-            runtime.blobs.delete(upload.blob.sha256)
+        if not documents.sha256_in_use(db, upload.blob.sha256):
+            blobs.delete(upload.blob.sha256)
 
 
 @router.get("", response_model=DocumentList)
 def list_documents(
-    runtime: RuntimeDep,
+    db: DatabaseDep,
     tenant: TenantDep,
     status: Annotated[DocStatus | None, Query(description="Only documents in this state.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> DocumentList:
     """The tenant's documents, newest first."""
-    rows = documents.list_documents(runtime.db, tenant, status=status, limit=limit, offset=offset)
-    counts = documents.count_items_by_modality(runtime.db, [row.id for row in rows])
-    return DocumentList(documents=[DocumentOut.from_row(row, counts.get(row.id)) for row in rows])
+    rows = documents.list_documents(db, tenant, status=status, limit=limit, offset=offset)
+    counts = documents.count_items_by_modality(db, [row.id for row in rows])
+    return DocumentList(documents=[document_out(row, counts.get(row.id)) for row in rows])
 
 
 @router.get("/{doc_id}", response_model=DocumentOut, responses=ERRORS)
-def get_document(doc_id: str, runtime: RuntimeDep, tenant: TenantDep) -> DocumentOut:
+def get_document(doc_id: str, db: DatabaseDep, tenant: TenantDep) -> DocumentOut:
     """Status, progress, error and item counts by modality of one document."""
-    return _document_out(runtime, tenant, doc_id)
+    return _document_out(db, tenant, doc_id)
 
 
 @router.get("/{doc_id}/items", response_model=ItemList, responses=ERRORS)
-def list_document_items(doc_id: str, runtime: RuntimeDep, tenant: TenantDep) -> ItemList:
+def list_document_items(doc_id: str, db: DatabaseDep, tenant: TenantDep) -> ItemList:
     """What the document was indexed as: chunks with pages, pictures, keyframes, speech segments."""
-    doc, rows = documents.list_items(runtime.db, tenant, doc_id)
+    doc, rows = documents.list_items(db, tenant, doc_id)
     return ItemList(items=[HitOut.from_hit(item_hit(row, doc.mime, doc.name)) for row in rows])
 
 
 @router.delete("/{doc_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS)
-def delete_document(doc_id: str, runtime: RuntimeDep, caller: WriterDep) -> Response:
+def delete_document(
+    doc_id: str, db: DatabaseDep, store: StoreDep, blobs: BlobsDep, caller: WriterDep
+) -> Response:
     """Delete a document, its vectors and (when no other document shares them) its bytes."""
-    remove_document(runtime.db, runtime.store, runtime.blobs, caller.tenant, doc_id)
+    remove_document(db, store, blobs, caller.tenant, doc_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/{doc_id}/file", responses=ERRORS, response_class=FileResponse)
-def get_document_file(doc_id: str, runtime: RuntimeDep, tenant: TenantDep) -> FileResponse:
+def get_document_file(doc_id: str, db: DatabaseDep, blobs: BlobsDep, tenant: TenantDep) -> FileResponse:
     """The original file as uploaded (HTTP Range supported)."""
-    row = documents.get_document(runtime.db, tenant, doc_id)
-    path = runtime.blobs.path(row.sha256)
+    row = documents.get_document(db, tenant, doc_id)
+    path = blobs.path(row.sha256)
     if not path.is_file():
         raise NotFound(f"the file of document {doc_id!r} is missing")
     return FileResponse(
@@ -121,16 +127,16 @@ def get_document_file(doc_id: str, runtime: RuntimeDep, tenant: TenantDep) -> Fi
 
 @router.get("/{doc_id}/events", responses=ERRORS, response_class=StreamingResponse)
 async def stream_document_events(
-    doc_id: str, request: Request, runtime: RuntimeDep, tenant: TenantDep
+    doc_id: str, request: Request, db: DatabaseDep, tenant: TenantDep
 ) -> StreamingResponse:
     """Server-sent events: ``progress`` while the document advances, then ``ready`` or ``failed``."""
-    first = await run_in_threadpool(_document_out, runtime, tenant, doc_id)
+    first = await run_in_threadpool(_document_out, db, tenant, doc_id)
     return StreamingResponse(
-        _events(request, runtime, tenant, first), media_type="text/event-stream", headers=SSE_HEADERS
+        _events(request, db, tenant, first), media_type="text/event-stream", headers=SSE_HEADERS
     )
 
 
-async def _events(request: Request, runtime: Runtime, tenant: str, doc: DocumentOut) -> AsyncIterator[str]:
+async def _events(request: Request, db: Database, tenant: str, doc: DocumentOut) -> AsyncIterator[str]:
     last: tuple[object, ...] | None = None
     idle = 0.0
     sequence = 0
@@ -151,13 +157,32 @@ async def _events(request: Request, runtime: Runtime, tenant: str, doc: Document
         if await request.is_disconnected():
             return
         try:
-            doc = await run_in_threadpool(_document_out, runtime, tenant, doc.id)
+            doc = await run_in_threadpool(_document_out, db, tenant, doc.id)
         except NotFound:
             yield sse_event("deleted", {"id": doc.id}, sequence + 1)
             return
 
 
-def _document_out(runtime: Runtime, tenant: str, doc_id: str) -> DocumentOut:
-    row = documents.get_document(runtime.db, tenant, doc_id)
-    counts = documents.count_items_by_modality(runtime.db, [row.id])
-    return DocumentOut.from_row(row, counts.get(row.id))
+def _document_out(db: Database, tenant: str, doc_id: str) -> DocumentOut:
+    row = documents.get_document(db, tenant, doc_id)
+    counts = documents.count_items_by_modality(db, [row.id])
+    return document_out(row, counts.get(row.id))
+
+
+def document_out(row: DocumentRow, counts: dict[str, int] | None = None) -> DocumentOut:
+    error = ErrorDetail(code=row.error_code or "failed", message=row.error) if row.error else None
+    return DocumentOut(
+        id=row.id,
+        name=row.name,
+        mime=row.mime,
+        size=row.size,
+        sha256=row.sha256,
+        status=DocStatus(row.status),
+        progress=round(row.progress, 4),
+        stage=row.stage,
+        error=error,
+        item_count=row.item_count,
+        items_by_modality=counts or {},
+        created_at=row.created_at.replace(tzinfo=UTC),
+        updated_at=row.updated_at.replace(tzinfo=UTC),
+    )

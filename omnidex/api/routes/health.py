@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
-from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from omnidex.api.deps import RuntimeDep, require
-from omnidex.api.schemas import HealthResponse
+from omnidex.api.metrics import CONTENT_TYPE
 from omnidex.db.keys import Role
 from omnidex.errors import OmnidexError
-from omnidex.metrics import CONTENT_TYPE
 from omnidex.runtime import Runtime
+from omnidex.schemas import HealthResponse
 
 router = APIRouter(tags=["health"])
 
@@ -48,8 +47,7 @@ async def readyz(request: Request) -> JSONResponse:
 def _storage_checks(runtime: Runtime) -> dict[str, str]:
     checks: dict[str, str] = {}
     try:
-        with runtime.db.session() as session:
-            session.execute(text("SELECT 1"))
+        runtime.db.ping()
         checks["database"] = f"ok: {runtime.db.dialect}"
     except Exception as exc:
         checks["database"] = f"error: {exc}"

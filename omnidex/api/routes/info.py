@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 import omnidex
 from omnidex.api.deps import CallerDep, RuntimeDep
-from omnidex.api.schemas import Feature, InfoResponse
+from omnidex.schemas import Feature, InfoResponse
 
 router = APIRouter(prefix="/v1", tags=["info"])
 

@@ -1,6 +1,6 @@
-"""Store generations: a reindex builds the next index beside the live one, then switches to it.
+"""Index versions: a reindex builds the next index beside the live one, then switches to it.
 
-On a Qdrant server the generations are collections ``<name>-<n>`` behind the
+On a Qdrant server the versions are collections ``<name>-<n>`` behind the
 alias ``<name>`` (the switch is one atomic alias update). On the embedded
 store they are shard folders ``qdrant-edge-<n>`` in the data dir, and the
 file ``qdrant-edge.current`` names the live one (the switch is an atomic
@@ -24,7 +24,7 @@ EDGE_FOLDER = "qdrant-edge"
 EDGE_POINTER = "qdrant-edge.current"
 
 
-class Generations(Protocol):
+class IndexVersions(Protocol):
     def live(self) -> str: ...
     def next_name(self) -> str: ...
     def open(self, name: str, schema: Schema) -> VectorStore: ...
@@ -54,7 +54,7 @@ def _next(live: str, names: list[str], base: str) -> str:
     return f"{base}-{max([current, *(_number(n, base) for n in names)]) + 1}"
 
 
-class EdgeGenerations:
+class EdgeVersions:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
 
@@ -85,7 +85,7 @@ class EdgeGenerations:
         """Nothing is held open."""
 
 
-class ServerGenerations:
+class ServerVersions:
     """The generations of the configured collection on the Qdrant server."""
 
     def __init__(self, settings: Settings) -> None:
@@ -121,5 +121,5 @@ class ServerGenerations:
         self._client.close()
 
 
-def make_generations(settings: Settings) -> Generations:
-    return ServerGenerations(settings) if settings.qdrant_url else EdgeGenerations(settings.data_dir)
+def make_versions(settings: Settings) -> IndexVersions:
+    return ServerVersions(settings) if settings.qdrant_url else EdgeVersions(settings.data_dir)

@@ -13,10 +13,9 @@ from collections.abc import Iterator
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
 
+from omnidex.db import stats
 from omnidex.db.engine import Database
-from omnidex.db.models import DocumentRow, ItemRow
 from omnidex.types import DocStatus
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -28,13 +27,8 @@ class QueueCollector(Collector):
         self.db = db
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
-        with self.db.session() as session:
-            by_status = dict(
-                session.execute(select(DocumentRow.status, func.count()).group_by(DocumentRow.status)).all()
-            )
-            by_modality = dict(
-                session.execute(select(ItemRow.modality, func.count()).group_by(ItemRow.modality)).all()
-            )
+        by_status = stats.documents_by_status(self.db)
+        by_modality = stats.items_by_modality(self.db)
         documents = GaugeMetricFamily("omnidex_documents", "Documents by status.", labels=["status"])
         for status in DocStatus:
             documents.add_metric([status.value], by_status.get(status.value, 0))

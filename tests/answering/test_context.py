@@ -13,14 +13,15 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from omnidex.generation.answer import Ask
+from omnidex.answering.answer import Ask
+from omnidex.answering.context import Question, pack
 from omnidex.generation.base import AudioPart, Budget, GenerationRequest, ImagePart, TextPart
-from omnidex.generation.context import Question, pack
 from omnidex.generation.dashscope import DashScope
-from omnidex.generation.media import clip_wav, jpeg
 from omnidex.generation.openai_compat import OpenAICompatible
 from omnidex.generation.vllm_omni import VllmOmni
 from omnidex.generation.wire import ChatClient
+from omnidex.media.clips import clip_wav
+from omnidex.media.images import jpeg
 from omnidex.runtime import Runtime
 from omnidex.types import Hit, ItemKind, Modality
 from tests.api.test_answer import ready_client

@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-import io
 import logging
 import tempfile
 from pathlib import Path
-
-from PIL import Image
 
 from omnidex.blobs import BlobStore
 from omnidex.db import documents
 from omnidex.db.engine import Database
 from omnidex.db.models import DocumentRow, ItemRow
-from omnidex.errors import CorruptFile, IngestError, InvalidRequest, NotFound
-from omnidex.ingest.clips import cut_audio
-from omnidex.ingest.images import load_image, picture_path, shrunk
+from omnidex.errors import IngestError, InvalidRequest, NotFound
+from omnidex.media.clips import clip_wav
+from omnidex.media.derived import copy_path, picture_path
+from omnidex.media.images import jpeg, load_image
 
 log = logging.getLogger(__name__)
-
-MODEL_AUDIO_RATE = 16_000  # what Qwen3-Omni's audio encoder listens at
-
-
-def jpeg(image: Image.Image, side: int, quality: int = 85) -> bytes:
-    buffer = io.BytesIO()
-    shrunk(image, side).save(buffer, format="JPEG", quality=quality)
-    return buffer.getvalue()
 
 
 def question_picture(data: bytes, side: int, max_pixels: int) -> bytes:
@@ -47,19 +37,6 @@ def question_recording(data: bytes, max_seconds: float) -> tuple[bytes, float]:
             raise InvalidRequest(f"the voice question: {exc.message}") from exc
 
 
-def clip_wav(source: Path, start: float, seconds: float) -> tuple[bytes, float]:
-    """``seconds`` of ``source`` from ``start`` as 16 kHz mono WAV bytes, and the clip's real length."""
-    path = cut_audio(source, start, seconds, rate=MODEL_AUDIO_RATE, mono=True)
-    try:
-        data = path.read_bytes()
-    finally:
-        path.unlink(missing_ok=True)
-    frames = max(0, len(data) - 44) // 2
-    if frames == 0:
-        raise CorruptFile("there is no sound in that stretch")
-    return data, frames / MODEL_AUDIO_RATE
-
-
 class MediaReader:
     """Reads the stored media of a tenant's items; a missing or broken file gives ``None``."""
 
@@ -73,7 +50,10 @@ class MediaReader:
         if found is None:
             return None
         item, doc = found
-        return self._jpeg(picture_path(self.blobs, doc, item), side)
+        path = picture_path(
+            self.blobs.derived_dir(doc.id), item.kind, item.key, lambda: self.blobs.path(doc.sha256)
+        )
+        return self._jpeg(path, side)
 
     def keyframes(self, item_id: str, start: float, end: float, count: int, side: int) -> list[bytes]:
         """Up to ``count`` of a video's keyframes in [start, end], those nearest its middle first."""
@@ -85,7 +65,7 @@ class MediaReader:
         rows.sort(key=lambda row: abs((row.t or 0.0) - middle))
         chosen = sorted(rows[:count], key=lambda row: row.t or 0.0)
         folder = self.blobs.derived_dir(found[1].id)
-        return [data for row in chosen if (data := self._jpeg(folder / f"{row.key}.jpg", side))]
+        return [data for row in chosen if (data := self._jpeg(copy_path(folder, row.key), side))]
 
     def audio(self, item_id: str, start: float, seconds: float) -> tuple[bytes, float] | None:
         found = self._item(item_id)

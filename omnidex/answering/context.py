@@ -12,8 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from omnidex.answering.prompts import ANSWER, SPEECH, with_language
 from omnidex.generation.base import AudioPart, Budget, ImagePart, Message, Part, TextPart
-from omnidex.generation.prompts import ANSWER, SPEECH, with_language
 from omnidex.types import Hit, ItemKind, Modality
 
 CHARS_PER_TOKEN = 4

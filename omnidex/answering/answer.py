@@ -19,6 +19,9 @@ from functools import partial
 
 import anyio
 
+from omnidex.answering.citations import Citation, cite
+from omnidex.answering.context import Context, Media, Question, pack
+from omnidex.answering.media import question_picture, question_recording
 from omnidex.errors import GeneratorError, OmnidexError
 from omnidex.generation.base import (
     AudioDelta,
@@ -29,10 +32,7 @@ from omnidex.generation.base import (
     TextDelta,
     Usage,
 )
-from omnidex.generation.citations import Citation, cite
-from omnidex.generation.context import Context, Media, Question, pack
-from omnidex.generation.media import question_picture, question_recording
-from omnidex.retrieval.retriever import Retriever, SearchResult
+from omnidex.retrieval import Retriever, SearchResult
 
 log = logging.getLogger(__name__)
 

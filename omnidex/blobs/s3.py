@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from omnidex.blobs import Blob, LocalBlobStore, LocalBlobWriter
+from omnidex.blobs.base import Blob
+from omnidex.blobs.local import LocalBlobStore, LocalBlobWriter
 from omnidex.errors import ConfigError, MissingExtra, NotFound
 
 COMPLETE = ".complete"

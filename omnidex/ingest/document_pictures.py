@@ -1,4 +1,4 @@
-"""Pictures inside documents (PDF, DOCX, PPTX), with the page or slide they sit on."""
+"""Pictures inside documents (PDF, DOCX, PPTX), with the page or slide they sit on, as picture items."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ from pathlib import Path
 
 from PIL import Image
 
-from omnidex.ingest.sniff import DOCX, PPTX
+from omnidex.errors import IngestError
+from omnidex.ingest.documents import DOCX, PPTX
+from omnidex.ingest.images import picture_item
+from omnidex.ingest.partition import Source
+from omnidex.media.images import MIN_EMBEDDED_SIDE, LoadedImage, load_image, to_rgb
+from omnidex.types import Item, ItemKind
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +26,26 @@ class Picture:
     image: Image.Image | None = None
 
 
-def embedded_pictures(path: Path, mime: str) -> Iterator[Picture]:
+def picture_items(source: Source) -> Iterator[Item]:
+    """The document's pictures as items, up to the limit; rules, icons and unreadable ones skipped."""
+    pipeline = source.pipeline
+    for index, picture in enumerate(pictures_in_document(source.path, source.mime)):
+        if index >= pipeline.max_pictures:
+            break
+        try:
+            loaded = (
+                load_image(picture.data, pipeline.max_image_pixels)
+                if picture.data is not None
+                else LoadedImage.of(to_rgb(picture.image))  # type: ignore[arg-type]
+            )
+        except IngestError:
+            continue  # one unreadable picture does not fail its document
+        if min(loaded.width, loaded.height) < MIN_EMBEDDED_SIDE:
+            continue
+        yield picture_item(source, f"picture-{index:05d}", loaded, ItemKind.IMAGE, picture.page, True)
+
+
+def pictures_in_document(path: Path, mime: str) -> Iterator[Picture]:
     """Each picture once, in reading order; unreadable ones are skipped (and logged)."""
     if mime == "application/pdf":
         yield from _pdf_pictures(path)

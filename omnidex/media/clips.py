@@ -1,4 +1,4 @@
-"""Short MP4 clips cut from a stored video with PyAV, copying packets (no re-encode)."""
+"""Clips cut with PyAV: MP4 stretches of a video (packets copied, no re-encode) and WAV stretches of sound."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import tempfile
 from pathlib import Path
 
 from omnidex.errors import CorruptFile
+
+MODEL_AUDIO_RATE = 16_000  # what Qwen3-Omni's audio encoder listens at
 
 
 def cut_clip(source: Path, start: float, seconds: float) -> Path:
@@ -98,3 +100,16 @@ def cut_audio(
         target.unlink(missing_ok=True)
         raise CorruptFile(f"could not cut a clip from this recording: {exc}") from exc
     return target
+
+
+def clip_wav(source: Path, start: float, seconds: float) -> tuple[bytes, float]:
+    """``seconds`` of ``source`` from ``start`` as 16 kHz mono WAV bytes, and the clip's real length."""
+    path = cut_audio(source, start, seconds, rate=MODEL_AUDIO_RATE, mono=True)
+    try:
+        data = path.read_bytes()
+    finally:
+        path.unlink(missing_ok=True)
+    frames = max(0, len(data) - 44) // 2
+    if frames == 0:
+        raise CorruptFile("there is no sound in that stretch")
+    return data, frames / MODEL_AUDIO_RATE

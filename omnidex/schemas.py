@@ -1,17 +1,16 @@
-"""Request and response models of the REST API (also the Python client's types)."""
+"""The wire models of the REST API, shared by the server and the Python client.
+
+The floor: pydantic and ``omnidex.types`` only, so the client installs without the server.
+"""
 
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from datetime import datetime
 
 from pydantic import BaseModel, Field, model_validator
 
 from omnidex.types import MAX_TOP_K, DocStatus, Hit, ItemKind, Modality
-
-if TYPE_CHECKING:
-    from omnidex.db.models import DocumentRow
 
 
 class ErrorDetail(BaseModel):
@@ -48,25 +47,6 @@ class DocumentOut(BaseModel):
     items_by_modality: dict[str, int] = Field(default_factory=dict)
     created_at: datetime
     updated_at: datetime
-
-    @classmethod
-    def from_row(cls, row: DocumentRow, counts: dict[str, int] | None = None) -> DocumentOut:
-        error = ErrorDetail(code=row.error_code or "failed", message=row.error) if row.error else None
-        return cls(
-            id=row.id,
-            name=row.name,
-            mime=row.mime,
-            size=row.size,
-            sha256=row.sha256,
-            status=DocStatus(row.status),
-            progress=round(row.progress, 4),
-            stage=row.stage,
-            error=error,
-            item_count=row.item_count,
-            items_by_modality=counts or {},
-            created_at=row.created_at.replace(tzinfo=UTC),
-            updated_at=row.updated_at.replace(tzinfo=UTC),
-        )
 
 
 class DocumentList(BaseModel):

@@ -1,4 +1,4 @@
-"""Content-addressed blob store: originals kept by their SHA-256, streamed in and out.
+"""Blobs in a local (or shared, mounted) folder, content-addressed by SHA-256.
 
 Uploads are written chunk by chunk to a temporary file while the hash and
 size are computed, so memory stays bounded whatever the file's size; the
@@ -11,34 +11,11 @@ import hashlib
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO
 
+from omnidex.blobs.base import Blob
 from omnidex.errors import NotFound, PayloadTooLarge
-
-
-@dataclass(frozen=True, slots=True)
-class Blob:
-    sha256: str
-    size: int
-
-
-class BlobWriter(Protocol):
-    def write(self, chunk: bytes) -> None: ...
-    def commit(self) -> Blob: ...
-    def abort(self) -> None: ...
-
-
-class BlobStore(Protocol):
-    def writer(self, max_bytes: int | None = None) -> BlobWriter: ...
-    def path(self, sha256: str) -> Path: ...
-    def open(self, sha256: str) -> BinaryIO: ...
-    def exists(self, sha256: str) -> bool: ...
-    def delete(self, sha256: str) -> None: ...
-    def derived_dir(self, doc_id: str) -> Path: ...
-    def delete_derived(self, doc_id: str) -> None: ...
-    def publish_derived(self, doc_id: str) -> None: ...
 
 
 class LocalBlobWriter:
@@ -134,12 +111,3 @@ class LocalBlobStore:
             writer.abort()
             raise
         return writer.commit()
-
-
-def make_blob_store(url: str | None, local_root: Path, endpoint_url: str | None = None) -> LocalBlobStore:
-    """The data dir's blob folder, or an S3 bucket (``s3://bucket/prefix``) cached in it."""
-    if not url:
-        return LocalBlobStore(local_root)
-    from omnidex.blobs_s3 import S3BlobStore
-
-    return S3BlobStore(url, local_root, endpoint_url=endpoint_url)

@@ -1,0 +1,8 @@
+"""Every command, registered on one Typer app."""
+
+from __future__ import annotations
+
+from omnidex.cli import queries, server
+from omnidex.cli.common import app
+
+__all__ = ["app", "queries", "server"]

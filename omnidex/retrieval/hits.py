@@ -1,0 +1,57 @@
+"""Qdrant points and stored items → hits: where each came from, and the URLs of its media."""
+
+from __future__ import annotations
+
+from omnidex.db.models import ItemRow
+from omnidex.types import Hit, ItemKind, Modality, ScoredPoint
+
+
+def to_hit(point: ScoredPoint) -> Hit:
+    payload = point.payload
+    doc_id = str(payload.get("doc_id", ""))
+    page = payload.get("page")
+    kind = ItemKind(payload.get("kind", ItemKind.CHUNK))
+    pictured = kind in (ItemKind.IMAGE, ItemKind.KEYFRAME)
+    own_media = pictured or kind is ItemKind.SPEECH
+    return Hit(
+        id=point.id,
+        score=point.score,
+        modality=Modality(payload.get("modality", Modality.TEXT)),
+        kind=kind,
+        doc_id=doc_id,
+        source=str(payload.get("source", "")),
+        page=page,
+        start=payload.get("start"),
+        end=payload.get("end"),
+        t=payload.get("t"),
+        text=str(payload.get("text", "")),
+        media_url=f"/v1/media/{point.id}"
+        if own_media
+        else source_url(doc_id, str(payload.get("mime", "")), page),
+        thumbnail_url=f"/v1/media/{point.id}?thumb=1" if pictured else None,
+    )
+
+
+def item_hit(item: ItemRow, mime: str | None, source: str) -> Hit:
+    """A stored item shown like a hit (score 0), for browsing a document."""
+    payload = {
+        "doc_id": item.doc_id,
+        "kind": item.kind,
+        "modality": item.modality,
+        "page": item.page,
+        "start": item.start,
+        "end": item.end,
+        "t": item.t,
+        "text": item.text,
+        "mime": mime or "",
+        "source": source,
+    }
+    return to_hit(ScoredPoint(item.id, 0.0, payload))
+
+
+def source_url(doc_id: str, mime: str, page: int | None) -> str:
+    """Where a person can open the hit: the original file, at its page when a viewer can jump there."""
+    url = f"/v1/documents/{doc_id}/file"
+    if mime == "application/pdf" and page:
+        url += f"#page={page}"
+    return url
