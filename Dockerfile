@@ -11,7 +11,7 @@ WORKDIR /app
 ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
 COPY pyproject.toml README.md ./
 COPY omnidex ./omnidex
-RUN pip install --no-cache-dir --extra-index-url "$TORCH_INDEX" ".[s3]"
+RUN pip install --no-cache-dir --extra-index-url "$TORCH_INDEX" ".[server,s3]"
 
 ENV OMNIDEX_DATA_DIR=/data \
     OMNIDEX_HOST=0.0.0.0 \

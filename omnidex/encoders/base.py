@@ -24,7 +24,7 @@ def packaged_model(name: str, sentinel: str, distribution: str) -> str:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise MissingExtra(distribution, "base") from exc
+        raise MissingExtra(distribution, "server") from exc
     return str(module.get_model_path())
 
 

@@ -88,7 +88,7 @@ def load_clip(
     try:
         import open_clip
     except ImportError:
-        return ClipUnavailable(str(MissingExtra("open-clip-torch", "base")))
+        return ClipUnavailable(str(MissingExtra("open-clip-torch", "server")))
     if config_file is not None:
         if not config_file.is_file():
             raise ConfigError(f"CLIP model config {config_file} does not exist")

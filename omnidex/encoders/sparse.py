@@ -23,7 +23,7 @@ class Bm25Encoder:
         try:
             import qdrant_edge as qe
         except ImportError as exc:  # pragma: no cover - a base dependency
-            raise MissingExtra("qdrant-edge-py", "base") from exc
+            raise MissingExtra("qdrant-edge-py", "server") from exc
         try:
             self._model = qe.Bm25(qe.Bm25Config(k=k, b=b, avg_len=avg_len, language=language))
         except ValueError as exc:

@@ -39,7 +39,7 @@ class SentenceTransformerEncoder:
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:
-            raise MissingExtra("sentence-transformers", "base") from exc
+            raise MissingExtra("sentence-transformers", "server") from exc
         location = resolve_text_model(model)
         try:
             self._model = SentenceTransformer(location, device=device, local_files_only=not allow_downloads)

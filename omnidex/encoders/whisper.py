@@ -42,7 +42,7 @@ class WhisperTranscriber:
         try:
             from faster_whisper import WhisperModel
         except ImportError as exc:
-            raise MissingExtra("faster-whisper", "base") from exc
+            raise MissingExtra("faster-whisper", "server") from exc
         location = resolve_asr_model(model)
         try:
             self._model = WhisperModel(

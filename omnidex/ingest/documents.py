@@ -42,7 +42,7 @@ def _prepare_unstructured() -> None:
     try:
         import unstructured.nlp.tokenize as tokenize
     except ImportError as exc:
-        raise MissingExtra("unstructured", "base") from exc
+        raise MissingExtra("unstructured", "server") from exc
 
     def load_packaged_model() -> Any:
         module = importlib.import_module(PACKAGED_SPACY_MODEL)

@@ -40,7 +40,7 @@ def detect_mime(path: Path) -> str:
     try:
         import magic
     except ImportError as exc:  # pragma: no cover - a base dependency
-        raise MissingExtra("python-magic", "base") from exc
+        raise MissingExtra("python-magic", "server") from exc
     with path.open("rb") as handle:
         head = handle.read(1 << 16)
     return str(magic.from_buffer(head, mime=True))

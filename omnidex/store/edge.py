@@ -28,7 +28,7 @@ from omnidex.types import Point, ScoredPoint
 try:
     import qdrant_edge as qe
 except ImportError as exc:  # pragma: no cover - a base dependency
-    raise MissingExtra("qdrant-edge-py", "base") from exc
+    raise MissingExtra("qdrant-edge-py", "server") from exc
 
 
 class EdgeStore:

@@ -35,7 +35,7 @@ try:
     from qdrant_client.common.version_check import is_compatible
     from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 except ImportError as exc:  # pragma: no cover - a base dependency
-    raise MissingExtra("qdrant-client", "base") from exc
+    raise MissingExtra("qdrant-client", "server") from exc
 
 log = logging.getLogger(__name__)
 
