@@ -42,16 +42,25 @@ class ImagePartitioner:
 
 
 def picture_item(
-    source: Source, key: str, loaded: LoadedImage, kind: ItemKind, page: int | None, keep_copy: bool
+    source: Source,
+    key: str,
+    loaded: LoadedImage,
+    kind: ItemKind,
+    page: int | None,
+    keep_copy: bool,
+    *,
+    text: str | None = None,
 ) -> Item:
-    """An image item: thumbnail (and, for pictures not stored as files, a copy) saved, OCR read."""
+    """An image item: thumbnail (and, for pictures not stored as files, a copy) saved, OCR read
+    (unless ``text`` is what OCR already read in it)."""
     pipeline = source.pipeline
     folder = pipeline.blobs.derived_dir(source.doc.id)
     small = shrunk(loaded.image, ENCODE_SIDE)
     save_jpeg(small, derived.thumbnail_path(folder, key), THUMB_SIDE)
     if keep_copy:
         save_jpeg(loaded.image, derived.copy_path(folder, key), COPY_SIDE, quality=90)
-    text = ocr_image(loaded.image, timeout=pipeline.ocr_timeout) if pipeline.ocr else ""
+    if text is None:
+        text = ocr_image(loaded.image, timeout=pipeline.ocr_timeout) if pipeline.ocr else ""
     return Item(
         key=key,
         modality=Modality.IMAGE,

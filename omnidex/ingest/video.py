@@ -1,28 +1,26 @@
-"""Video keyframes at scene changes, streamed with PyAV.
+"""Videos → a keyframe item per scene, with its moment and span, and the soundtrack's speech.
 
-Only key frames are decoded (``skip_frame="NONKEY"``): encoders place them at
-cuts and at regular intervals, and skipping the rest is several times faster
-than a full decode. A new scene starts where a key frame's 32×32 colour
-thumbnail differs enough from the current scene's, at most ``max_per_minute``
-times in any minute of the video. Frames are never held beyond the scene
-being built, so memory stays flat whatever the length.
+Frames are read as ``omnidex.ingest.scenes`` samples them: key frames, and up
+to two frames a second where the picture changes between them. Frames are
+never held beyond the scene being built, so memory stays flat whatever the
+length.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
-
-import numpy as np
-from PIL import Image
 
 from omnidex.errors import CorruptFile, IngestError, reason
 from omnidex.ingest.audio import no_speech_reason, speech_items
 from omnidex.ingest.images import picture_item
 from omnidex.ingest.partition import NO_SUFFIXES, Source
+from omnidex.ingest.scenes import Keyframe, ReadText, Scenes, Signature, sampled_frames, signature
 from omnidex.media.images import LoadedImage
+from omnidex.media.ocr import ocr_image
 from omnidex.types import Item, ItemKind, Modality
 
 VIDEO_MIMES = {
@@ -32,16 +30,6 @@ VIDEO_MIMES = {
     "video/quicktime": "QuickTime video",
     "video/x-msvideo": "AVI video",
 }
-PROBE_SIDE = 32
-_PLANAR_420 = {"yuv420p", "yuvj420p"}
-
-
-@dataclass(slots=True)
-class Keyframe:
-    t: float
-    scene_start: float
-    scene_end: float
-    image: Image.Image
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,55 +62,31 @@ def probe_video(path: Path) -> VideoInfo:
 
 
 def extract_keyframes(
-    path: Path, *, max_per_minute: float = 12.0, change_threshold: float = 0.05
+    path: Path, *, max_per_minute: float = 12.0, read_text: ReadText | None = None
 ) -> Iterator[Keyframe]:
-    """Scene-start key frames in time order, each with its scene's start and end."""
+    """One frame per scene in time order, each with its scene's start and end.
+
+    Scenes are told apart as ``omnidex.ingest.scenes`` says, at most ``max_per_minute`` times in
+    any minute; ``read_text`` (OCR) confirms a small change by the words on screen.
+    """
     import av
 
-    per_minute: dict[int, int] = {}
     try:
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
-            stream.codec_context.skip_frame = "NONKEY"
-            duration = _duration(container, stream)
-            current: Keyframe | None = None
-            reference: np.ndarray | None = None
-            for frame in container.decode(stream):
-                t = float(frame.time or 0.0)
-                probe = _probe(frame)
-                is_new = reference is None or float(np.abs(probe - reference).mean()) > change_threshold
-                minute = int(t // 60)
-                if current is not None and (not is_new or per_minute.get(minute, 0) >= max_per_minute):
-                    continue
-                per_minute[minute] = per_minute.get(minute, 0) + 1
-                if current is not None:
-                    current.scene_end = t
-                    yield current
-                image = frame.to_image()  # type: ignore[no-untyped-call]
-                current, reference = Keyframe(t, t, duration, image), probe
-            if current is None:
+            scenes = Scenes(_duration(container, stream), max_per_minute, read_text)
+            pending: tuple[Any, Signature, bool] | None = None
+            for frame, moving in sampled_frames(container, stream):
+                probe = signature(frame)
+                if pending is not None:
+                    yield from scenes.consider(*pending, following=probe)
+                pending = (frame, probe, moving)
+            if pending is None:
                 raise IngestError("the video has no frames")
-            current.scene_end = max(duration, current.t)
-            yield current
+            yield from scenes.consider(*pending, following=None)
+            yield scenes.last()
     except av.error.FFmpegError as exc:
         raise CorruptFile(f"could not decode this video, it is damaged or incomplete: {reason(exc)}") from exc
-
-
-def _probe(frame: Any) -> np.ndarray:
-    """A coarse grid of the frame's luma and chroma samples, for comparing scenes cheaply.
-
-    Planar YUV frames are sampled in place (no colour conversion or scaling);
-    other formats are scaled down by FFmpeg first.
-    """
-    if frame.format.name in _PLANAR_420:
-        planes = frame.to_ndarray()  # Y on top, then U and V: (height * 3/2, width)
-        step_y = max(1, planes.shape[0] // (PROBE_SIDE * 3 // 2))
-        step_x = max(1, planes.shape[1] // PROBE_SIDE)
-        grid: np.ndarray = planes[::step_y, ::step_x].astype(np.float32) / 255.0
-        return grid
-    small = frame.reformat(width=PROBE_SIDE, height=PROBE_SIDE, format="rgb24")
-    scaled: np.ndarray = small.to_ndarray().astype(np.float32) / 255.0
-    return scaled
 
 
 def _duration(container: object, stream: object) -> float:
@@ -158,10 +122,15 @@ class VideoPartitioner:
             raise IngestError(no_speech_reason("this file has only an audio track"))
 
     def _keyframes(self, source: Source, duration: float) -> Iterator[tuple[Item, float]]:
-        frames = extract_keyframes(source.path, max_per_minute=source.pipeline.keyframes_per_minute)
+        pipeline = source.pipeline
+        read_text = partial(ocr_image, timeout=pipeline.ocr_timeout) if pipeline.ocr else None
+        frames = extract_keyframes(
+            source.path, max_per_minute=pipeline.keyframes_per_minute, read_text=read_text
+        )
         for index, frame in enumerate(frames):
             loaded = LoadedImage.of(frame.image)
-            item = picture_item(source, f"keyframe-{index:05d}", loaded, ItemKind.KEYFRAME, None, True)
+            key = f"keyframe-{index:05d}"
+            item = picture_item(source, key, loaded, ItemKind.KEYFRAME, None, True, text=frame.text)
             item.modality = Modality.VIDEO
             item.t, item.start, item.end = (
                 round(frame.t, 3),
