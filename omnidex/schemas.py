@@ -84,6 +84,10 @@ class HitOut(BaseModel):
     text: str
     media_url: str | None
     thumbnail_url: str | None = None
+    item_start: float | None = Field(
+        None, description="The whole item's start: a speech hit's start/end is the sentence that answers."
+    )
+    item_end: float | None = Field(None, description="The whole item's end.")
 
     @classmethod
     def from_hit(cls, hit: Hit) -> HitOut:

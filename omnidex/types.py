@@ -96,3 +96,6 @@ class Hit:
     text: str
     media_url: str | None
     thumbnail_url: str | None = None
+    # The whole item's span (a speech item's, a scene's); start/end may point inside it.
+    item_start: float | None = None
+    item_end: float | None = None

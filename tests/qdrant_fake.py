@@ -60,6 +60,7 @@ class FakeQdrant:
             Route(COLLECTION + "/points/delete", self._delete, methods=["POST"]),
             Route(COLLECTION + "/points/count", self._count, methods=["POST"]),
             Route(COLLECTION + "/points/query", self._query, methods=["POST"]),
+            Route(COLLECTION + "/points/query/batch", self._query_batch, methods=["POST"]),
             Route(COLLECTION + "/points/scroll", self._scroll, methods=["POST"]),
             Route("/collections/aliases", self._change_aliases, methods=["POST"]),
             Route("/aliases", self._aliases, methods=["GET"]),
@@ -158,6 +159,12 @@ class FakeQdrant:
             )
 
         return await self._call(request, query, models.QueryRequest)
+
+    async def _query_batch(self, request: Request) -> Response:
+        def query_batch(name: str, body: models.QueryRequestBatch) -> list[models.QueryResponse]:
+            return self.local.query_batch_points(name, requests=body.searches)
+
+        return await self._call(request, query_batch, models.QueryRequestBatch)
 
     async def _scroll(self, request: Request) -> Response:
         def scroll(name: str, body: models.ScrollRequest) -> dict[str, Any]:

@@ -101,15 +101,17 @@ class _Packer:
             return self._moment(hit)
         if hit.kind is ItemKind.IMAGE:
             return self._pictures(lambda side: [self.media.picture(hit.id, side)])
-        if hit.kind is ItemKind.SPEECH and hit.start is not None and hit.end is not None:
-            return self._sound(hit, hit.start, hit.end - hit.start)
+        start, end = _item_span(hit)
+        if hit.kind is ItemKind.SPEECH and start is not None and end is not None:
+            return self._sound(hit, start, end - start)
         return []
 
     def _moment(self, hit: Hit) -> list[Part]:
         if self.moments <= 0:
             return []
-        if hit.kind is ItemKind.SPEECH and hit.start is not None and hit.end is not None:
-            start, end = hit.start, hit.end
+        item_start, item_end = _item_span(hit)
+        if hit.kind is ItemKind.SPEECH and item_start is not None and item_end is not None:
+            start, end = item_start, item_end
         else:
             middle = hit.t or 0.0
             start = max(0.0, middle - self.budget.moment_seconds / 2)
@@ -170,8 +172,16 @@ def _excerpt(hit: Hit) -> str:
     return " ".join(hit.text.split())
 
 
+def _item_span(hit: Hit) -> tuple[float | None, float | None]:
+    """The whole item's span (the model hears all of it), else the hit's own."""
+    if hit.item_start is not None and hit.item_end is not None:
+        return hit.item_start, hit.item_end
+    return hit.start, hit.end
+
+
 def _span(hit: Hit) -> str:
-    return f"{_clock(hit.start or 0.0)}–{_clock(hit.end or 0.0)}"
+    start, end = _item_span(hit)
+    return f"{_clock(start or 0.0)}–{_clock(end or 0.0)}"
 
 
 def _clock(seconds: float) -> str:

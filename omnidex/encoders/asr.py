@@ -27,6 +27,9 @@ class Transcriber(Protocol):
     name: str
     version: str
 
-    def transcribe(self, audio: np.ndarray, *, offset: float = 0.0) -> list[SpeechSegment]:
-        """Speech in ``audio`` (float32, 16 kHz, mono) with times shifted by ``offset`` seconds."""
+    def transcribe(
+        self, audio: np.ndarray, *, offset: float = 0.0, vocabulary: str | None = None
+    ) -> list[SpeechSegment]:
+        """Speech in ``audio`` (float32, 16 kHz, mono), a segment a sentence, with times shifted by
+        ``offset`` seconds; ``vocabulary`` names words likely to be said (names, places)."""
         ...

@@ -11,7 +11,9 @@ dropped.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -20,6 +22,8 @@ from omnidex.encoders.base import packaged_model
 from omnidex.errors import ConfigError, MissingExtra
 
 PACKAGED_ASR_MODEL = "tiny.en-packaged"
+SENTENCE_PAUSE_SECONDS = 1.2  # a silence this long ends a sentence, full stop or not
+MAX_SENTENCE_SECONDS = 12.0  # a longer run of words is cut at its longest gap
 
 
 def resolve_asr_model(name: str) -> str:
@@ -59,8 +63,11 @@ class WhisperTranscriber:
         self.multilingual = bool(self._model.model.is_multilingual)
         self._lock = threading.Lock()
 
-    def transcribe(self, audio: np.ndarray, *, offset: float = 0.0) -> list[SpeechSegment]:
-        """Speech in ``audio`` (float32, 16 kHz, mono) with times shifted by ``offset`` seconds."""
+    def transcribe(
+        self, audio: np.ndarray, *, offset: float = 0.0, vocabulary: str | None = None
+    ) -> list[SpeechSegment]:
+        """Speech in ``audio`` (float32, 16 kHz, mono), a segment a sentence (from word times),
+        with times shifted by ``offset`` seconds; ``vocabulary`` becomes Whisper's hotwords."""
         if audio.size < SAMPLE_RATE // 10:
             return []
         with self._lock:
@@ -70,13 +77,14 @@ class WhisperTranscriber:
                 vad_filter=True,
                 condition_on_previous_text=False,
                 beam_size=1,
+                word_timestamps=True,
+                hotwords=vocabulary or None,
             )
-            found = [s for s in segments if _plausible(s)]
+            words = [word for segment in segments if _plausible(segment) for word in segment.words or ()]
         language = info.language if self.multilingual else "en"
         return [
-            SpeechSegment(round(s.start + offset, 3), round(s.end + offset, 3), s.text.strip(), language)
-            for s in found
-            if s.text.strip()
+            SpeechSegment(round(start + offset, 3), round(end + offset, 3), text, language)
+            for start, end, text in sentences(words)
         ]
 
 
@@ -86,3 +94,31 @@ def _plausible(segment: object) -> bool:
     logprob = float(getattr(segment, "avg_logprob", 0.0))
     compression = float(getattr(segment, "compression_ratio", 1.0))
     return not (no_speech > 0.6 and logprob < -1.0) and compression < 2.6
+
+
+def sentences(words: Sequence[Any]) -> Iterator[tuple[float, float, str]]:
+    """(start, end, text) of each sentence in Whisper's timed words: cut after a full stop, a
+    question or exclamation mark, at a pause, or (at its longest gap) past ``MAX_SENTENCE_SECONDS``."""
+    current: list[Any] = []
+    for word in words:
+        if current and word.start - current[-1].end > SENTENCE_PAUSE_SECONDS:
+            yield from _bounded(current)
+            current = []
+        current.append(word)
+        if word.word.strip().endswith((".", "?", "!")):
+            yield from _bounded(current)
+            current = []
+    if current:
+        yield from _bounded(current)
+
+
+def _bounded(words: list[Any]) -> Iterator[tuple[float, float, str]]:
+    if len(words) > 1 and words[-1].end - words[0].start > MAX_SENTENCE_SECONDS:
+        gaps = [words[n + 1].start - words[n].end for n in range(len(words) - 1)]
+        cut = max(range(len(gaps)), key=lambda n: (gaps[n], words[n].word.strip().endswith((",", ";", ":"))))
+        yield from _bounded(words[: cut + 1])
+        yield from _bounded(words[cut + 1 :])
+        return
+    text = "".join(word.word for word in words).strip()
+    if text:
+        yield float(words[0].start), float(words[-1].end), text

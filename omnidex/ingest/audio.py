@@ -7,12 +7,12 @@ sentence for context.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 
 from omnidex.encoders.asr import SpeechSegment, Transcriber
 from omnidex.errors import IngestError
 from omnidex.ingest.partition import NO_SUFFIXES, Source
+from omnidex.ingest.vocabulary import vocabulary
 from omnidex.media.audio import probe_audio, transcribe_file
 from omnidex.types import Item, ItemKind, Modality
 
@@ -33,6 +33,7 @@ AUDIO_MIMES = {
 }
 MAX_ITEM_SECONDS = 30.0
 PAUSE_SECONDS = 1.5
+LONG_PAUSE_SECONDS = 6.0  # a silence this long ends an item, however short
 MIN_ITEM_SECONDS = 8.0
 OVERLAP_SENTENCE_SECONDS = 5.0
 
@@ -43,16 +44,21 @@ class SpeechGroup:
     end: float
     texts: list[str]
     language: str | None
+    sentences: list[tuple[float, float, str]] = field(default_factory=list)
 
 
 def group_segments(segments: Iterator[SpeechSegment]) -> Iterator[SpeechGroup]:
-    """Items of at most 30 s, cut at pauses, each opening with the previous one's last short sentence."""
+    """Items of at most 30 s, cut at pauses (a long one always), each opening with the previous
+    one's last short sentence."""
     current: SpeechGroup | None = None
     last: SpeechSegment | None = None
     for segment in segments:
         if current is not None and last is not None:
             too_long = segment.end - current.start > MAX_ITEM_SECONDS
-            paused = segment.start - last.end > PAUSE_SECONDS and last.end - current.start >= MIN_ITEM_SECONDS
+            gap = segment.start - last.end
+            paused = gap > LONG_PAUSE_SECONDS or (
+                gap > PAUSE_SECONDS and last.end - current.start >= MIN_ITEM_SECONDS
+            )
             if too_long or paused:
                 yield current
                 carry = (
@@ -60,10 +66,14 @@ def group_segments(segments: Iterator[SpeechSegment]) -> Iterator[SpeechGroup]:
                     and last.end - last.start <= OVERLAP_SENTENCE_SECONDS
                     and segment.end - last.start <= MAX_ITEM_SECONDS
                 )
-                current = SpeechGroup(last.start, last.end, [last.text], last.language) if carry else None
+                current = None
+                if carry:
+                    current = SpeechGroup(last.start, last.end, [last.text], last.language)
+                    current.sentences.append((last.start, last.end, last.text))
         if current is None:
             current = SpeechGroup(segment.start, segment.end, [], segment.language)
         current.texts.append(segment.text)
+        current.sentences.append((segment.start, segment.end, segment.text))
         current.end = segment.end
         last = segment
     if current is not None:
@@ -82,13 +92,22 @@ class AudioPartitioner:
         transcriber = source.pipeline.transcriber
         if transcriber is None:
             raise IngestError(no_speech_reason("this is an audio file"))
-        yield from speech_items(source.path, transcriber, Modality.AUDIO)
+        yield from speech_items(source, transcriber, Modality.AUDIO)
 
 
-def speech_items(path: Path, transcriber: Transcriber, modality: Modality) -> Iterator[tuple[Item, float]]:
-    """Speech items with the fraction of the recording heard so far (decoded s / total s)."""
-    duration = probe_audio(path).duration
-    for index, group in enumerate(group_segments(transcribe_file(path, transcriber))):
+def speech_items(
+    source: Source, transcriber: Transcriber, modality: Modality, screen_text: str = ""
+) -> Iterator[tuple[Item, float]]:
+    """Speech items with the fraction of the recording heard so far (decoded s / total s).
+
+    Recognition is told the names the document offers (``omnidex.ingest.vocabulary``): its
+    file name, its title, and ``screen_text``. Each item keeps its sentences with their times,
+    so a hit can point to the sentence that answers.
+    """
+    info = probe_audio(source.path)
+    words = vocabulary(source.doc.name, info.title, screen_text)
+    segments = transcribe_file(source.path, transcriber, words)
+    for index, group in enumerate(group_segments(segments)):
         item = Item(
             key=f"speech-{index:05d}",
             modality=modality,
@@ -96,9 +115,9 @@ def speech_items(path: Path, transcriber: Transcriber, modality: Modality) -> It
             text=" ".join(group.texts),
             start=group.start,
             end=group.end,
-            extra={"language": group.language},
+            extra={"language": group.language, "sentences": [list(s) for s in group.sentences]},
         )
-        yield item, min(1.0, group.end / duration) if duration else 0.5
+        yield item, min(1.0, group.end / info.duration) if info.duration else 0.5
 
 
 def no_speech_reason(what: str) -> str:

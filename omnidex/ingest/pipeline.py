@@ -17,12 +17,13 @@ from omnidex.blobs import BlobStore
 from omnidex.db.models import DocumentRow, ItemRow
 from omnidex.encoders import ImageEncoder, SparseEncoder, TextEncoder
 from omnidex.encoders.asr import Transcriber
+from omnidex.encoders.compact import pack_vectors
 from omnidex.errors import IngestError
 from omnidex.ingest import registry
 from omnidex.ingest.partition import Source
 from omnidex.ingest.sniff import Sniffed, describe, sniff
 from omnidex.store import VectorStore
-from omnidex.store.base import IMAGE_VECTOR, SPARSE_VECTOR, TEXT_VECTOR
+from omnidex.store.base import IMAGE_VECTOR, SENTENCE_VECTORS, SPARSE_VECTOR, TEXT_VECTOR
 from omnidex.types import Item, ItemKind, Modality, Point, point_id
 
 # (fraction done, stage name) -> None; raises to abandon the document.
@@ -128,7 +129,12 @@ class Pipeline:
         items = [item for _, _, item in entries]
         with_text = [n for n, item in enumerate(items) if item.text.strip()]
         texts = [items[n].text for n in with_text]
-        dense = dict(zip(with_text, self.text_encoder.encode(texts), strict=True))
+        spoken = [(n, text) for n, item in enumerate(items) for text in sentence_texts(item)]
+        encoded = self.text_encoder.encode(texts + [sentence for _, sentence in spoken])
+        dense = dict(zip(with_text, encoded[: len(texts)], strict=True))
+        per_item: dict[int, list[list[float]]] = {}
+        for (n, _), vector in zip(spoken, encoded[len(texts) :], strict=True):
+            per_item.setdefault(n, []).append(vector)
         sparse = dict(zip(with_text, self.sparse_encoder.encode_documents(texts), strict=True))
         visual: dict[int, list[float]] = {}
         if self.image_encoder is not None:
@@ -142,12 +148,15 @@ class Pipeline:
             named = {TEXT_VECTOR: dense[n]} if n in dense else {}
             if n in visual:
                 named[IMAGE_VECTOR] = visual[n]
+            payload = _payload(doc, mime, item, encoders, created_at)
+            if n in per_item:
+                payload[SENTENCE_VECTORS] = pack_vectors(per_item[n])
             points.append(
                 Point(
                     id=point_id(doc.id, item.key),
                     vectors=named,
                     sparse={SPARSE_VECTOR: sparse[n]} if n in sparse else {},
-                    payload=_payload(doc, mime, item, encoders, created_at),
+                    payload=payload,
                 )
             )
         return points
@@ -160,6 +169,13 @@ class Pipeline:
         if self.image_encoder is not None:
             versions[IMAGE_VECTOR] = f"{self.image_encoder.name}@{self.image_encoder.version}"
         return versions
+
+
+def sentence_texts(item: Item) -> list[str]:
+    """What a speech item's sentence vectors encode: each sentence alone, then each with the one
+    before it (so "They raised money" knows who "they" are)."""
+    said = [str(sentence[2]) for sentence in item.extra.get("sentences", ())]
+    return said + [f"{before} {sentence}" for before, sentence in zip(["", *said], said, strict=False)]
 
 
 def _nothing_found(sniffed: Sniffed) -> str:

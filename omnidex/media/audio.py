@@ -25,6 +25,7 @@ class AudioInfo:
     duration: float
     sample_rate: int
     channels: int
+    title: str | None = None  # the container's own title tag, if any
 
 
 def probe_audio(path: Path) -> AudioInfo:
@@ -40,7 +41,9 @@ def probe_audio(path: Path) -> AudioInfo:
                 duration = float(stream.duration * stream.time_base)
             else:
                 duration = float(container.duration or 0) / 1_000_000
-            return AudioInfo(duration, stream.codec_context.sample_rate, stream.codec_context.channels)
+            title = container.metadata.get("title") or None
+            context = stream.codec_context
+            return AudioInfo(duration, context.sample_rate, context.channels, title)
     except av.error.FFmpegError as exc:
         raise CorruptFile(f"could not read this audio, it is damaged or incomplete: {reason(exc)}") from exc
 
@@ -77,12 +80,14 @@ def decode_windows(
         yield consumed / SAMPLE_RATE, rest
 
 
-def transcribe_file(path: Path, transcriber: Transcriber) -> Iterator[SpeechSegment]:
-    """Speech segments of the whole file, in time order, each heard once."""
+def transcribe_file(
+    path: Path, transcriber: Transcriber, vocabulary: str | None = None
+) -> Iterator[SpeechSegment]:
+    """Speech segments (sentences) of the whole file, in time order, each heard once."""
     heard_until = -1.0
     for start, samples in decode_windows(path):
         window_end = start + WINDOW_SECONDS
-        for segment in transcriber.transcribe(samples, offset=start):
+        for segment in transcriber.transcribe(samples, offset=start, vocabulary=vocabulary):
             if segment.start < heard_until - 0.5 or segment.start >= window_end:
                 continue  # heard in the previous window, or to be heard in the next
             heard_until = segment.end

@@ -7,13 +7,14 @@ from omnidex.types import Hit, ItemKind, Modality, ScoredPoint
 
 
 def to_hit(point: ScoredPoint) -> Hit:
+    """The hit for a point (item_start/item_end: the item's whole span, start/end so far too)."""
     payload = point.payload
     doc_id = str(payload.get("doc_id", ""))
     page = payload.get("page")
     kind = ItemKind(payload.get("kind", ItemKind.CHUNK))
     pictured = kind in (ItemKind.IMAGE, ItemKind.KEYFRAME)
     own_media = pictured or kind is ItemKind.SPEECH
-    return Hit(
+    hit = Hit(
         id=point.id,
         score=point.score,
         modality=Modality(payload.get("modality", Modality.TEXT)),
@@ -29,7 +30,10 @@ def to_hit(point: ScoredPoint) -> Hit:
         if own_media
         else source_url(doc_id, str(payload.get("mime", "")), page),
         thumbnail_url=f"/v1/media/{point.id}?thumb=1" if pictured else None,
+        item_start=payload.get("start"),
+        item_end=payload.get("end"),
     )
+    return hit
 
 
 def item_hit(item: ItemRow, mime: str | None, source: str) -> Hit:

@@ -20,6 +20,7 @@ from omnidex.media.audio import transcribe_file
 from omnidex.media.images import ENCODE_SIDE, load_image, shrunk
 from omnidex.media.ocr import ocr_image
 from omnidex.retrieval.hits import to_hit
+from omnidex.retrieval.moments import focus
 from omnidex.store import HybridQuery, QueryFilter, VectorStore
 from omnidex.store.base import IMAGE_VECTOR, SPARSE_VECTOR, TEXT_VECTOR
 from omnidex.types import MAX_TOP_K, Hit, SparseVector
@@ -102,7 +103,8 @@ class Retriever:
         timings["encode"] = _ms_since(started)
         request = HybridQuery(
             filter=QueryFilter(tenant=tenant, doc_ids=tuple(doc_ids), modalities=tuple(modalities)),
-            limit=top_k,
+            # Speech hits from further down may move up to a better sentence (retrieval.moments).
+            limit=min(MAX_TOP_K, top_k * 2),
             prefetch_limit=max(self.min_prefetch, top_k * self.prefetch_factor),
             dense=dense,
             sparse=sparse,
@@ -110,7 +112,8 @@ class Retriever:
         started = time.perf_counter()
         points = self.store.query(request)
         timings["query"] = _ms_since(started)
-        return SearchResult([to_hit(p) for p in points], timings, image_text, transcript)
+        hits = focus([to_hit(point) for point in points], points, dense.get(TEXT_VECTOR))[:top_k]
+        return SearchResult(hits, timings, image_text, transcript)
 
     def _transcribe_query(self, data: bytes) -> str:
         if self.transcriber is None:

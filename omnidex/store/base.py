@@ -1,4 +1,5 @@
-"""The vector-store seam: one collection, named vectors, hybrid queries fused by RRF.
+"""The vector-store seam: one collection, named vectors, hybrid queries (fused in the engine, or
+one ranked list per vector for fusion outside it).
 
 Every point carries only the vectors that apply to its item (DESIGN.md, "The
 Qdrant point"); the payload holds ``tenant``, ``doc_id`` and ``modality``,
@@ -16,6 +17,8 @@ from omnidex.types import Point, ScoredPoint, SparseVector
 TEXT_VECTOR = "text"
 IMAGE_VECTOR = "image"
 SPARSE_VECTOR = "sparse"
+# A payload field, not a vector space: a speech item's sentences, one packed text vector each.
+SENTENCE_VECTORS = "sentence_vectors"
 # ViT-B-32's embedding width: the default CLIP model's, fixed when the store is created.
 DEFAULT_IMAGE_DIM = 512
 INDEXED_FIELDS = ("tenant", "doc_id", "modality")
@@ -50,7 +53,15 @@ class HybridQuery:
 class VectorStore(Protocol):
     def upsert(self, points: Sequence[Point]) -> None: ...
     def delete_document(self, tenant: str, doc_id: str) -> None: ...
-    def query(self, query: HybridQuery) -> list[ScoredPoint]: ...
+    def query(self, query: HybridQuery) -> list[ScoredPoint]:
+        """The best points over every given vector, fused in the engine by RRF."""
+        ...
+
+    def search(self, query: HybridQuery) -> dict[str, list[ScoredPoint]]:
+        """Each given vector's own ``prefetch_limit`` nearest points, best first, with their
+        scores and payloads: for fusion outside the engine."""
+        ...
+
     def count(self, tenant: str | None = None, doc_id: str | None = None) -> int: ...
     def optimize(self) -> None: ...
     def close(self) -> None: ...

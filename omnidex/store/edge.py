@@ -118,6 +118,30 @@ class EdgeStore:
             for hit in self._shard.query(request)
         ]
 
+    def search(self, query: HybridQuery) -> dict[str, list[ScoredPoint]]:
+        flt = _edge_filter(query.filter)
+        params = qe.SearchParams(exact=True) if query.exact else None
+        searches: dict[str, Any] = {name: vector for name, vector in query.dense.items()}
+        searches |= {
+            name: qe.SparseVector(vector.indices, vector.values)
+            for name, vector in query.sparse.items()
+            if vector.indices
+        }
+        lists = {}
+        for name, vector in searches.items():
+            request = qe.QueryRequest(
+                limit=query.prefetch_limit,
+                query=qe.Query.Nearest(vector, using=name),
+                filter=flt,
+                with_payload=True,
+                params=params,
+            )
+            lists[name] = [
+                ScoredPoint(str(hit.id), float(hit.score), dict(hit.payload or {}))
+                for hit in self._shard.query(request)
+            ]
+        return lists
+
     def count(self, tenant: str | None = None, doc_id: str | None = None) -> int:
         must = [_match(key, value) for key, value in (("tenant", tenant), ("doc_id", doc_id)) if value]
         flt = qe.Filter(must=must) if must else None

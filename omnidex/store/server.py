@@ -193,6 +193,30 @@ class ServerStore:
         )
         return [ScoredPoint(str(p.id), float(p.score), dict(p.payload or {})) for p in response.points]
 
+    def search(self, query: HybridQuery) -> dict[str, list[ScoredPoint]]:
+        """One round trip: a batch of one nearest-neighbour query per vector."""
+        flt = _client_filter(query.filter)
+        params = models.SearchParams(exact=True) if query.exact else None
+        searches: dict[str, Any] = {name: vector for name, vector in query.dense.items()}
+        searches |= {
+            name: models.SparseVector(indices=vector.indices, values=vector.values)
+            for name, vector in query.sparse.items()
+            if vector.indices
+        }
+        if not searches:
+            return {}
+        requests = [
+            models.QueryRequest(
+                query=vector, using=name, filter=flt, limit=query.prefetch_limit, params=params, with_payload=True
+            )
+            for name, vector in searches.items()
+        ]
+        responses = self._client.query_batch_points(self.collection, requests=requests)
+        return {
+            name: [ScoredPoint(str(p.id), float(p.score), dict(p.payload or {})) for p in response.points]
+            for name, response in zip(searches, responses, strict=True)
+        }
+
     def count(self, tenant: str | None = None, doc_id: str | None = None) -> int:
         must = [_match(key, value) for key, value in (("tenant", tenant), ("doc_id", doc_id)) if value]
         flt = models.Filter(must=must) if must else None
