@@ -24,6 +24,7 @@ from omnidex.errors import ConfigError, MissingExtra
 PACKAGED_ASR_MODEL = "tiny.en-packaged"
 SENTENCE_PAUSE_SECONDS = 1.2  # a silence this long ends a sentence, full stop or not
 MAX_SENTENCE_SECONDS = 12.0  # a longer run of words is cut at its longest gap
+MIN_WORD_BELIEF = 0.25  # a segment whose words Whisper believes less than this, on average, is dropped
 
 
 def resolve_asr_model(name: str) -> str:
@@ -63,6 +64,13 @@ class WhisperTranscriber:
         self.multilingual = bool(self._model.model.is_multilingual)
         self._lock = threading.Lock()
 
+    def _hotwords(self, vocabulary: str | None) -> str | None:
+        """The vocabulary's words that Whisper finds unusual: telling it common words ("river",
+        "tour") only makes it hear them where they were not said."""
+        tokenizer = self._model.hf_tokenizer
+        rare = [word for word in (vocabulary or "").split() if _rare(tokenizer, word)]
+        return " ".join(rare) or None
+
     def transcribe(
         self, audio: np.ndarray, *, offset: float = 0.0, vocabulary: str | None = None
     ) -> list[SpeechSegment]:
@@ -78,7 +86,7 @@ class WhisperTranscriber:
                 condition_on_previous_text=False,
                 beam_size=1,
                 word_timestamps=True,
-                hotwords=vocabulary or None,
+                hotwords=self._hotwords(vocabulary),
             )
             words = [word for segment in segments if _plausible(segment) for word in segment.words or ()]
         language = info.language if self.multilingual else "en"
@@ -88,12 +96,20 @@ class WhisperTranscriber:
         ]
 
 
+def _rare(tokenizer: Any, word: str) -> bool:
+    """Whether Whisper spells ``word`` in more than one piece: a name it would not guess."""
+    return len(tokenizer.encode(" " + word.lower(), add_special_tokens=False).ids) > 1
+
+
 def _plausible(segment: object) -> bool:
-    """Whisper's own doubts: likely no speech and a low log-probability, or looping text."""
+    """Whisper's own doubts: likely no speech and a low log-probability, looping text, or words
+    it barely believes itself (what it makes up in a silence, often from the hotwords)."""
     no_speech = float(getattr(segment, "no_speech_prob", 0.0))
     logprob = float(getattr(segment, "avg_logprob", 0.0))
     compression = float(getattr(segment, "compression_ratio", 1.0))
-    return not (no_speech > 0.6 and logprob < -1.0) and compression < 2.6
+    words = getattr(segment, "words", None) or []
+    believed = sum(float(word.probability) for word in words) / len(words) if words else 1.0
+    return not (no_speech > 0.6 and logprob < -1.0) and compression < 2.6 and believed >= MIN_WORD_BELIEF
 
 
 def sentences(words: Sequence[Any]) -> Iterator[tuple[float, float, str]]:

@@ -97,16 +97,17 @@ def test_the_top_hit_points_to_the_answering_sentence(
     found = 0
     for question, answer in QUESTIONS:
         top = runtime.retriever.search("default", question, top_k=3).hits[0]
-        assert top.start is not None and top.end is not None
-        assert top.item_start is not None and top.item_end is not None
+        assert top.start is not None
+        assert top.end is not None
+        assert top.item_start is not None
+        assert top.item_end is not None
         assert top.item_start <= top.start < top.end <= top.item_end
         assert top.end - top.start <= 12.0
         start, end = spans[answer]
         hit = top.start <= end + 2.0 and top.end >= start - 2.0
         found += hit
-        print(
-            f"{'ok  ' if hit else 'MISS'} {question!r}: {top.start:.1f}–{top.end:.1f} s, true {start:.1f}–{end:.1f}"
-        )
+        verdict = "ok  " if hit else "MISS"
+        print(f"{verdict} {question!r}: {top.start:.1f}–{top.end:.1f} s, true {start:.1f}–{end:.1f}")
     print(f"{found} of {len(QUESTIONS)} top hits overlap the answering sentence")
     # Measured: 10 of 12. The two misses are the models' limits, kept as they are: Whisper
     # tiny.en hears "otters and water voles" as "auto and water molds", and MiniLM ranks "carried
