@@ -88,6 +88,29 @@ class Settings(BaseSettings):
     asr_threads: int = Field(0, ge=0, description="CPU threads for speech recognition (0: all).")
     media_margin_seconds: float = Field(0.25, ge=0, description="Padding around an audio segment's clip.")
     bm25_language: str = Field("english", description="Stopwords and stemmer of the BM25 sparse encoder.")
+    fusion: Literal["rrf", "dbsf"] = Field(
+        "dbsf",
+        description="How the vector spaces' lists are fused: dbsf (by scores, scaled) or rrf (by ranks).",
+    )
+    fusion_weights: str = Field(
+        "text=1,sparse=1,image=1",
+        description="Weight of each vector space in the fusion, as name=number pairs.",
+    )
+    rrf_k: int = Field(60, ge=1, description="RRF's constant k (with OMNIDEX_FUSION=rrf).")
+    reranker: Literal["none", "local", "http"] = Field(
+        "none",
+        description="Rescore the top fused hits by their text: a local cross-encoder, or a rerank API.",
+    )
+    reranker_model: str = Field(
+        "cross-encoder/ms-marco-MiniLM-L-6-v2",
+        description="The reranker: a CrossEncoder name or folder (local), or the API's model name (http).",
+    )
+    reranker_url: str | None = Field(
+        None, description="The rerank endpoint, e.g. http://host:8000/v1/rerank."
+    )
+    reranker_api_key: SecretStr | None = Field(None, description="Bearer key for the rerank API.")
+    reranker_top_n: int = Field(20, ge=1, le=100, description="How many fused hits the reranker rescores.")
+    reranker_timeout: float = Field(10.0, gt=0, description="Seconds a rerank request may take.")
 
     chunk_max_chars: int = Field(1200, ge=100, description="Upper bound on a text chunk, in characters.")
     chunk_overlap_chars: int = Field(150, ge=0, description="Characters carried over between split chunks.")

@@ -14,6 +14,7 @@
     │   └── NoGenerator           (503 generator_not_configured)
     ├── GeneratorError            (502 generator_failed) the answering model let us down
     │   └── GeneratorTimeout      (502 generator_timeout)
+    ├── RerankerError             (502 reranker_failed) searches still answer, in fused order
     ├── ConfigError               (500 config_error)
     │   └── MissingExtra          (500 missing_extra)
     └── IngestError               (422 ingest_failed) a document could not be indexed
@@ -86,6 +87,11 @@ class GeneratorError(OmnidexError):
 
 class GeneratorTimeout(GeneratorError):
     code = "generator_timeout"
+
+
+class RerankerError(OmnidexError):
+    status = 502
+    code = "reranker_failed"
 
 
 class NoGenerator(Unavailable):

@@ -40,6 +40,7 @@ from omnidex.encoders import (
     TextEncoder,
     Transcriber,
     make_image_encoder,
+    make_reranker,
     make_sparse_encoder,
     make_text_encoder,
     make_transcriber,
@@ -51,6 +52,7 @@ from omnidex.ingest.reindex import Reindexer
 from omnidex.ingest.worker import Worker
 from omnidex.media.ocr import ocr_status
 from omnidex.retrieval import Retriever
+from omnidex.retrieval.fusion import Fusion, parse_weights
 from omnidex.store import Schema, VectorStore, make_store
 from omnidex.store.base import DEFAULT_IMAGE_DIM
 from omnidex.store.versions import make_versions
@@ -335,7 +337,12 @@ class Runtime(WorkerRuntime):
             encoders.transcriber,
             max_image_pixels=settings.max_image_pixels,
             ocr=self.ocr_off is None,
+            fusion=Fusion(settings.fusion, settings.rrf_k, parse_weights(settings.fusion_weights)),
+            reranker=make_reranker(settings),
+            rerank_top_n=settings.reranker_top_n,
         )
+        if self.retriever.reranker is not None:
+            self._closing.append(self.retriever.reranker.close)
         # Torch's thread count is per thread. Batches of documents use every
         # core; a query is one short text, where two threads only spin-wait
         # against the web server, so queries run on threads of their own with one.

@@ -98,11 +98,19 @@ class ItemList(BaseModel):
     items: list[HitOut] = Field(description="The document's items, shaped like hits (score 0).")
 
 
+class NoticeOut(BaseModel):
+    code: str
+    message: str
+
+
 class SearchResponse(BaseModel):
     hits: list[HitOut]
     timings_ms: dict[str, float]
     image_text: str | None = Field(None, description="The text OCR read in the query image, if any.")
     transcript: str | None = Field(None, description="What was heard in the voice question, if any.")
+    notices: list[NoticeOut] = Field(
+        default_factory=list, description="What could not be done, and why (e.g. the reranker failed)."
+    )
 
 
 class AnswerRequest(SearchRequest):
@@ -119,11 +127,6 @@ class AnswerRequest(SearchRequest):
 
 class CitationOut(HitOut):
     number: int = Field(description="The [n] in the answer.")
-
-
-class NoticeOut(BaseModel):
-    code: str
-    message: str
 
 
 class UsageOut(BaseModel):

@@ -176,6 +176,8 @@ class Answerer:
     async def answer(self, prepared: Prepared) -> AsyncGenerator[Event]:
         """The events of one answer: retrieval, text/audio deltas, citations, then finished."""
         yield Retrieved(prepared.found)
+        for code, message in prepared.found.notices:
+            yield Notice(code, message)
         timings = dict(prepared.timings_ms)
         if self.generator is None:
             yield Notice("generator_not_configured", NO_GENERATOR)

@@ -10,6 +10,8 @@ from omnidex.config import Settings
 from omnidex.encoders.asr import Transcriber
 from omnidex.encoders.base import ImageEncoder, SparseEncoder, TextEncoder
 from omnidex.encoders.clip import ClipUnavailable
+from omnidex.encoders.rerank import Reranker
+from omnidex.errors import ConfigError
 
 
 def make_text_encoder(settings: Settings) -> TextEncoder:
@@ -45,6 +47,24 @@ def make_image_encoder(settings: Settings) -> ImageEncoder | ClipUnavailable:
     )
 
 
+def make_reranker(settings: Settings) -> Reranker | None:
+    """The reranker, or None when reranking is off (the default)."""
+    if settings.reranker == "none":
+        return None
+    from omnidex.encoders.rerank import CrossEncoderReranker, HttpReranker
+
+    if settings.reranker == "local":
+        return CrossEncoderReranker(
+            settings.reranker_model, device=settings.device, allow_downloads=settings.allow_downloads
+        )
+    if not settings.reranker_url:
+        raise ConfigError("OMNIDEX_RERANKER=http needs OMNIDEX_RERANKER_URL, the rerank endpoint")
+    key = settings.reranker_api_key.get_secret_value() if settings.reranker_api_key else None
+    return HttpReranker(
+        settings.reranker_url, settings.reranker_model, api_key=key, timeout=settings.reranker_timeout
+    )
+
+
 def make_transcriber(settings: Settings) -> Transcriber | None:
     """The speech recognizer, or None when speech is turned off."""
     if not settings.speech:
@@ -63,10 +83,12 @@ def make_transcriber(settings: Settings) -> Transcriber | None:
 __all__ = [
     "ClipUnavailable",
     "ImageEncoder",
+    "Reranker",
     "SparseEncoder",
     "TextEncoder",
     "Transcriber",
     "make_image_encoder",
+    "make_reranker",
     "make_sparse_encoder",
     "make_text_encoder",
     "make_transcriber",

@@ -34,6 +34,7 @@ DOCUMENT_MIMES = {
 }
 TEXT_SUFFIXES = {".md": "text/markdown", ".markdown": "text/markdown", ".csv": "text/csv"}
 _TABLE_TYPES = {"Table", "TableChunk"}
+MAX_TITLE_CHARS = 150
 
 
 @cache
@@ -79,12 +80,23 @@ def partition_document(path: Path, mime: str, *, max_chars: int, overlap: int) -
             )
         ]
     except (MemoryError, RecursionError) as exc:
-        raise CorruptFile(
-            f"this {DOCUMENT_MIMES.get(mime, mime)} is too complex to read ({type(exc).__name__})"
-        ) from exc
+        raise CorruptFile(f"this {what} is too complex to read ({type(exc).__name__})") from exc
     except Exception as exc:
         raise CorruptFile(f"could not read this {what}: {reason(exc)}") from exc
-    return [_chunk_item(index, chunk) for index, chunk in enumerate(c for c in chunks if c.text.strip())]
+    items = [_chunk_item(index, chunk) for index, chunk in enumerate(c for c in chunks if c.text.strip())]
+    if title := _title(elements):
+        for item in items:
+            item.extra["title"] = title
+    return items
+
+
+def _title(elements: list[Any]) -> str | None:
+    """The document's title: its first heading, where it has a short one."""
+    for element in elements[:20]:
+        text = " ".join(str(element.text).split())
+        if getattr(element, "category", "") == "Title" and 3 <= len(text) <= MAX_TITLE_CHARS:
+            return text
+    return None
 
 
 def _split_by_page(elements: list[Any]) -> list[list[Any]]:

@@ -6,11 +6,12 @@ video or a large PDF never has all its pictures in memory at once.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from omnidex.blobs import BlobStore
@@ -128,7 +129,7 @@ class Pipeline:
         """One point per (document, its MIME type, item), with the vectors that apply to it."""
         items = [item for _, _, item in entries]
         with_text = [n for n, item in enumerate(items) if item.text.strip()]
-        texts = [items[n].text for n in with_text]
+        texts = [f"{context_of(entries[n][0].name, items[n])}\n{items[n].text}" for n in with_text]
         spoken = [(n, text) for n, item in enumerate(items) for text in sentence_texts(item)]
         encoded = self.text_encoder.encode(texts + [sentence for _, sentence in spoken])
         dense = dict(zip(with_text, encoded[: len(texts)], strict=True))
@@ -169,6 +170,16 @@ class Pipeline:
         if self.image_encoder is not None:
             versions[IMAGE_VECTOR] = f"{self.image_encoder.name}@{self.image_encoder.version}"
         return versions
+
+
+def context_of(name: str, item: Item) -> str:
+    """What an item's text is encoded with, ahead of it: the document it comes from (its title
+    and file name), so a passage that never repeats the name a question asks for still carries it."""
+    words = " ".join(re.split(r"[\W_]+", PurePath(name).stem)).strip()
+    title = str(item.extra.get("title") or "")
+    if title and words.lower() not in title.lower():
+        return f"{title} ({words})"
+    return title or words
 
 
 def sentence_texts(item: Item) -> list[str]:

@@ -15,12 +15,15 @@ from pathlib import Path
 
 from omnidex.encoders import ImageEncoder, SparseEncoder, TextEncoder
 from omnidex.encoders.asr import Transcriber
+from omnidex.encoders.rerank import Reranker
 from omnidex.errors import IngestError, InvalidRequest
 from omnidex.media.audio import transcribe_file
 from omnidex.media.images import ENCODE_SIDE, load_image, shrunk
 from omnidex.media.ocr import ocr_image
+from omnidex.retrieval.fusion import Fusion, fuse
 from omnidex.retrieval.hits import to_hit
 from omnidex.retrieval.moments import focus
+from omnidex.retrieval.rerank import rerank
 from omnidex.store import HybridQuery, QueryFilter, VectorStore
 from omnidex.store.base import IMAGE_VECTOR, SPARSE_VECTOR, TEXT_VECTOR
 from omnidex.types import MAX_TOP_K, Hit, SparseVector
@@ -32,6 +35,7 @@ class SearchResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
     image_text: str | None = None  # what OCR read in an image query
     transcript: str | None = None  # what was heard in a voice query
+    notices: list[tuple[str, str]] = field(default_factory=list)  # (code, message): what was skipped
 
 
 class Retriever:
@@ -47,6 +51,9 @@ class Retriever:
         *,
         max_image_pixels: int = 100_000_000,
         ocr: bool = True,
+        fusion: Fusion | None = None,
+        reranker: Reranker | None = None,
+        rerank_top_n: int = 20,
         prefetch_factor: int = 4,
         min_prefetch: int = 40,
     ) -> None:
@@ -57,6 +64,9 @@ class Retriever:
         self.transcriber = transcriber
         self.max_image_pixels = max_image_pixels
         self.ocr = ocr
+        self.fusion = fusion or Fusion()
+        self.reranker = reranker
+        self.rerank_top_n = rerank_top_n
         self.prefetch_factor = prefetch_factor
         self.min_prefetch = min_prefetch
 
@@ -110,10 +120,18 @@ class Retriever:
             sparse=sparse,
         )
         started = time.perf_counter()
-        points = self.store.query(request)
+        points = fuse(self.store.search(request), self.fusion, request.limit)
         timings["query"] = _ms_since(started)
-        hits = focus([to_hit(point) for point in points], points, dense.get(TEXT_VECTOR))[:top_k]
-        return SearchResult(hits, timings, image_text, transcript)
+        hits = focus([to_hit(point) for point in points], points, dense.get(TEXT_VECTOR))
+        result = SearchResult(hits, timings, image_text, transcript)
+        if self.reranker is not None and words:
+            started = time.perf_counter()
+            result.hits, failed = rerank(hits, words, self.reranker, max(top_k, self.rerank_top_n))
+            timings["rerank"] = _ms_since(started)
+            if failed:
+                result.notices.append(("reranker_failed", f"{failed}; the hits are in fused order"))
+        result.hits = result.hits[:top_k]
+        return result
 
     def _transcribe_query(self, data: bytes) -> str:
         if self.transcriber is None:

@@ -207,7 +207,12 @@ class ServerStore:
             return {}
         requests = [
             models.QueryRequest(
-                query=vector, using=name, filter=flt, limit=query.prefetch_limit, params=params, with_payload=True
+                query=vector,
+                using=name,
+                filter=flt,
+                limit=query.prefetch_limit,
+                params=params,
+                with_payload=True,
             )
             for name, vector in searches.items()
         ]

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 
 from omnidex.api.deps import QueryExecutorDep, RetrieverDep, TenantDep
 from omnidex.api.queries import read_query
-from omnidex.schemas import ErrorResponse, HitOut, SearchRequest, SearchResponse
+from omnidex.schemas import ErrorResponse, HitOut, NoticeOut, SearchRequest, SearchResponse
 
 router = APIRouter(prefix="/v1", tags=["search"])
 _FORM_SCHEMA = {
@@ -68,4 +68,5 @@ async def search(
         timings_ms=timings,
         image_text=result.image_text,
         transcript=result.transcript,
+        notices=[NoticeOut(code=code, message=message) for code, message in result.notices],
     )
