@@ -8,7 +8,7 @@ APT_PACKAGES := libmagic1 tesseract-ocr
 TEST_APT_PACKAGES := espeak-ng chromium postgresql
 OFFLINE := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 UNSTRUCTURED_DISABLE_NOTICE=1
 
-.PHONY: serve test install install-test system-deps lint typecheck pytest bench clean
+.PHONY: serve test install install-test system-deps lint typecheck pytest bench bench-peers clean
 
 serve: install ## install everything and run the service at http://127.0.0.1:8000
 	$(OFFLINE) $(BIN)/omnidex serve
@@ -57,5 +57,14 @@ bench: install-test ## the performance harness (see benchmarks/README.md)
 	$(OFFLINE) $(BIN)/python -m benchmarks.client_upload
 	$(OFFLINE) $(BIN)/python -m benchmarks.scale_out
 
+# txtai, the peer, goes into a venv of its own that reuses the project's packages (a .pth file),
+# so it never becomes one of omnidex's dependencies.
+BENCH_VENV ?= .venv-bench
+bench-peers: install-test ## omnidex vs txtai 9 hybrid on the same chunks (see benchmarks/README.md)
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BIN)/python -c "import site; print(site.getsitepackages()[0])" > "$$($(BENCH_VENV)/bin/python -c 'import site; print(site.getsitepackages()[0])')/omnidex-project.pth"
+	$(BENCH_VENV)/bin/pip install -q 'txtai>=9,<10'
+	$(OFFLINE) $(BENCH_VENV)/bin/python -m benchmarks.peers
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .mypy_cache .ruff_cache

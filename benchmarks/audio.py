@@ -2,7 +2,8 @@
 
 Prints:
 - the real-time factor of the whole pipeline (claim → ready) vs a bare ``transcribe()``
-  on the same file, with the same model, threads and options (target ratio ≤ 1.15);
+  on the same file, with the same model, threads and options, word times included (target
+  ratio ≤ 1.15), and what word times cost against a bare run with segment times only;
 - the peak memory (RSS) of a process that ingests a 30-minute generated recording
   (target < 1.5 GB), next to its memory before ingesting.
 
@@ -51,10 +52,16 @@ def make_recording(path: Path, minutes: float) -> Path:
     return write_audio(path, recording(pieces, seconds))
 
 
-def bare_transcribe(model: object, path: Path) -> float:
+def bare_transcribe(model: object, path: Path, *, word_timestamps: bool = True) -> float:
+    """A bare ``transcribe()`` with the pipeline's options (word times on, for its sentences)."""
     started = time.perf_counter()
     segments, _ = model.transcribe(  # type: ignore[attr-defined]
-        str(path), language="en", vad_filter=True, condition_on_previous_text=False, beam_size=1
+        str(path),
+        language="en",
+        vad_filter=True,
+        condition_on_previous_text=False,
+        beam_size=1,
+        word_timestamps=word_timestamps,
     )
     sum(1 for _ in segments)
     return time.perf_counter() - started
@@ -130,18 +137,23 @@ def main() -> None:
         settings = Settings(data_dir=folder / "data", workers=0, visual_search=False)
         runtime = Runtime(settings, transcriber=WhisperTranscriber(cpu_threads=args.threads))
         try:
-            bare_runs, our_runs = [], []
+            bare_runs, segment_runs, our_runs = [], [], []
             for _ in range(args.rounds):  # alternated, so drift on a shared machine hits both
                 bare_runs.append(bare_transcribe(model, short))
+                segment_runs.append(bare_transcribe(model, short, word_timestamps=False))
                 our_runs.append(pipeline_seconds(runtime, short))
         finally:
             runtime.close()
         bare, ours = statistics.median(bare_runs), statistics.median(our_runs)
+        segments_only = statistics.median(segment_runs)
         print(f"\n== speech: {args.minutes:g} min MP3, Whisper tiny.en int8, {args.threads} threads, VAD on,")
         print(f"   median of {args.rounds} alternated rounds")
         print(f"bare faster-whisper transcribe()   {bare:7.1f} s   real-time factor {bare / seconds:.3f}")
         print(f"pipeline (claim → ready)           {ours:7.1f} s   real-time factor {ours / seconds:.3f}")
         print(f"ratio pipeline / bare              {ours / bare:7.2f}   (target ≤ 1.15)")
+        cost = bare / segments_only
+        print(f"bare, segment times only           {segments_only:7.1f} s   (word times cost ×{cost:.2f})")
+        print(f"ratio pipeline / bare without word times  {ours / segments_only:.2f}")
         long = make_recording(folder / "long.mp3", args.memory_minutes)
         memory = peak_memory(long, folder / "data-memory")
         print(f"\n== memory: ingesting a {args.memory_minutes:g} min recording in one process")

