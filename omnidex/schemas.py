@@ -57,7 +57,7 @@ class SearchRequest(BaseModel):
     query: str | None = Field(None, max_length=4096, description="What to look for, in words.")
     image: str | None = Field(None, description="A picture to look for, base64-encoded (JSON requests).")
     audio: str | None = Field(None, description="A spoken question, base64-encoded audio (JSON requests).")
-    top_k: int = Field(10, ge=1, le=MAX_TOP_K)
+    top_k: int = Field(10, ge=1, le=MAX_TOP_K, strict=True, description="How many hits, a whole number.")
     modalities: list[Modality] = Field(
         default_factory=list, description="Only these modalities; all if empty."
     )
@@ -115,7 +115,11 @@ class SearchResponse(BaseModel):
 
 class AnswerRequest(SearchRequest):
     top_k: int | None = Field(  # type: ignore[assignment]
-        None, ge=1, le=MAX_TOP_K, description="Hits to answer from (default OMNIDEX_ANSWER_TOP_K)."
+        None,
+        ge=1,
+        le=MAX_TOP_K,
+        strict=True,
+        description="Hits to answer from (default OMNIDEX_ANSWER_TOP_K).",
     )
     stream: bool = Field(False, description="Server-sent events as the answer is written.")
     speak: bool = Field(False, description="Also answer in speech (24 kHz PCM16).")

@@ -75,6 +75,7 @@ class Script:
     garbage_after: int | None = None  # send a line that is not JSON after this many chunks
     replay: Path | None = None  # serve this transcript verbatim
     stamp: bool = False  # every text delta is "<perf_counter() at its send>;" (benchmarks)
+    every_modality: bool = False  # send text and audio whatever the request's modalities
 
 
 @dataclass
@@ -154,6 +155,8 @@ class FakeOmni:
     async def _stream(self, body: dict[str, Any]) -> AsyncIterator[bytes]:
         script = self.script
         modalities = body.get("modalities") or (["text", "audio"] if self.flavor == "vllm-omni" else ["text"])
+        if script.every_modality:
+            modalities = ["text", "audio"]
         chunks = list(self._chunks(modalities, body))
         sent = 0
         try:

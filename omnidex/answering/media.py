@@ -10,7 +10,7 @@ from omnidex.blobs import BlobStore
 from omnidex.db import documents
 from omnidex.db.engine import Database
 from omnidex.db.models import DocumentRow, ItemRow
-from omnidex.errors import IngestError, InvalidRequest, NotFound
+from omnidex.errors import IngestError, InvalidRequest, NotFound, UnsupportedMediaType, UnsupportedType
 from omnidex.media.clips import clip_wav
 from omnidex.media.derived import copy_path, picture_path
 from omnidex.media.images import jpeg, load_image
@@ -33,6 +33,8 @@ def question_recording(data: bytes, max_seconds: float) -> tuple[bytes, float]:
         handle.flush()
         try:
             return clip_wav(Path(handle.name), 0.0, max_seconds)
+        except UnsupportedType as exc:
+            raise UnsupportedMediaType(f"the voice question: {exc.message}") from exc
         except IngestError as exc:
             raise InvalidRequest(f"the voice question: {exc.message}") from exc
 

@@ -32,6 +32,8 @@ async def read_query(request: Request, schema: type[Query]) -> tuple[Query, byte
                 for key in form.keys()  # noqa: SIM118 - a multi-dict
                 if key not in files and form.get(key) != ""
             }
+            if isinstance(fields.get("top_k"), str) and fields["top_k"].strip().isdigit():
+                fields["top_k"] = int(fields["top_k"])  # a form's fields are all text
             fields["image"] = "<file>" if files["image"] else None
             fields["audio"] = "<file>" if files["audio"] else None
         return _validate(schema, fields), files["image"], files["audio"]
@@ -39,6 +41,8 @@ async def read_query(request: Request, schema: type[Query]) -> tuple[Query, byte
         payload = await request.json()
     except ValueError as exc:
         raise InvalidRequest("the body is not valid JSON") from exc
+    except RecursionError as exc:
+        raise InvalidRequest("the body is nested too deeply to be a query") from exc
     body = _validate(schema, payload)
     image = decode_base64(body.image, "image") if body.image else None
     audio = decode_base64(body.audio, "audio") if body.audio else None
@@ -50,6 +54,8 @@ def _validate(schema: type[Query], data: Any) -> Query:
         return schema.model_validate(data)
     except ValidationError as exc:
         raise RequestValidationError(exc.errors()) from exc
+    except RecursionError as exc:
+        raise InvalidRequest("the body is nested too deeply to be a query") from exc
 
 
 async def _read_upload(upload: UploadFile) -> bytes:

@@ -44,8 +44,10 @@ class VllmOmni(wire.HttpBackend):
                 piece = (choice.get("delta") or {}).get("content")
                 if not piece:
                     continue
-                if modality == "audio":
+                # Relay only what was asked for: a server may send the text of a speech-only
+                # request too, and the written answer would then arrive twice.
+                if modality == "audio" and request.speech:
                     pcm, rate = wire.wav_frames(wire.decode_base64(piece))
                     yield AudioDelta(pcm, rate)
-                elif modality == "text":
+                elif modality == "text" and request.text:
                     yield TextDelta(piece)

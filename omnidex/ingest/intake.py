@@ -38,6 +38,7 @@ def remove_document(
     """
     row = documents.delete_document(db, tenant, doc_id)
     store.delete_document(tenant, doc_id)
+    blobs.delete_derived(doc_id)  # thumbnails, keyframes, pictures taken from it
     if not documents.sha256_in_use(db, row.sha256):
         blobs.delete(row.sha256)
     return row

@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from omnidex.encoders.asr import SAMPLE_RATE, SpeechSegment, Transcriber
-from omnidex.errors import CorruptFile, IngestError, reason
+from omnidex.errors import CorruptFile, IngestError, UnsupportedType, reason
 
 WINDOW_SECONDS = 300.0
+NO_AUDIO = "this file has no audio stream (is it a picture or a silent video?)"
 OVERLAP_SECONDS = 5.0
 
 
@@ -61,6 +62,8 @@ def decode_windows(
     consumed = 0  # samples before the first pending one
     try:
         with av.open(str(path)) as container:
+            if not container.streams.audio:
+                raise UnsupportedType(NO_AUDIO)
             resampler = AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
             for frame in container.decode(audio=0):
                 for out in resampler.resample(frame):

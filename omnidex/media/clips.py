@@ -5,7 +5,8 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from omnidex.errors import CorruptFile
+from omnidex.errors import CorruptFile, UnsupportedType
+from omnidex.media.audio import NO_AUDIO
 
 MODEL_AUDIO_RATE = 16_000  # what Qwen3-Omni's audio encoder listens at
 
@@ -65,6 +66,8 @@ def cut_audio(
         target = Path(handle.name)
     try:
         with av.open(str(source)) as inp:
+            if not inp.streams.audio:
+                raise UnsupportedType(NO_AUDIO)
             stream = inp.streams.audio[0]
             rate = rate or stream.codec_context.sample_rate or 16_000
             layout = "mono" if mono or (stream.codec_context.channels or 1) == 1 else "stereo"

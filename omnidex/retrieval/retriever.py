@@ -16,7 +16,7 @@ from pathlib import Path
 from omnidex.encoders import ImageEncoder, SparseEncoder, TextEncoder
 from omnidex.encoders.asr import Transcriber
 from omnidex.encoders.rerank import Reranker
-from omnidex.errors import IngestError, InvalidRequest
+from omnidex.errors import IngestError, InvalidRequest, UnsupportedMediaType, UnsupportedType
 from omnidex.media.audio import transcribe_file
 from omnidex.media.images import ENCODE_SIDE, load_image, shrunk
 from omnidex.media.ocr import ocr_image
@@ -141,6 +141,8 @@ class Retriever:
             handle.flush()
             try:
                 heard = " ".join(s.text for s in transcribe_file(Path(handle.name), self.transcriber))
+            except UnsupportedType as exc:
+                raise UnsupportedMediaType(f"the voice question: {exc.message}") from exc
             except IngestError as exc:
                 raise InvalidRequest(f"the voice question: {exc.message}") from exc
         if not heard:

@@ -103,6 +103,17 @@ def test_speech_decodes_to_a_valid_24khz_wav(omni: Start, flavor: str) -> None:
         assert all(m["role"] != "system" for m in sent["messages"])
 
 
+def test_vllm_omni_relays_only_the_modalities_asked_for(omni: Start) -> None:
+    fake = omni("vllm-omni")
+    fake.script = Script(every_modality=True)  # a server that sends the text of a speech request too
+    spoken = run(backend(fake), question(speech=True))
+    assert text_of(spoken) == ""
+    assert speech_of(spoken)
+    written = run(backend(fake), question())
+    assert text_of(written) == Script().text
+    assert not any(isinstance(d, AudioDelta) for d in written)
+
+
 def test_vllm_omni_refuses_an_unknown_speaker_with_its_reason(omni: Start) -> None:
     fake = omni("vllm-omni")
     with pytest.raises(GeneratorError, match="HTTP 400: Invalid speaker 'bob'"):

@@ -38,6 +38,7 @@ ERRORS: dict[int | str, dict[str, object]] = {
     code: {"model": ErrorResponse} for code in (400, 404, 413, 415, 422, 503)
 }
 EVENT_POLL_SECONDS = 0.25
+MAX_OFFSET = 10**9  # past any list; keeps the number within what databases take
 KEEPALIVE_SECONDS = 15.0
 
 
@@ -80,7 +81,7 @@ def list_documents(
     tenant: TenantDep,
     status: Annotated[DocStatus | None, Query(description="Only documents in this state.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> DocumentList:
     """The tenant's documents, newest first."""
     rows = documents.list_documents(db, tenant, status=status, limit=limit, offset=offset)
