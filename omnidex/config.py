@@ -115,6 +115,12 @@ class Settings(BaseSettings):
     chunk_max_chars: int = Field(1200, ge=100, description="Upper bound on a text chunk, in characters.")
     chunk_overlap_chars: int = Field(150, ge=0, description="Characters carried over between split chunks.")
     max_upload_bytes: int = Field(2 * 1024**3, ge=1, description="Largest accepted upload per file.")
+    max_files_per_upload: int = Field(100, ge=1, description="Most files in one upload request.")
+    max_json_bytes: int = Field(
+        48 * 1024**2,
+        ge=1024,
+        description="Largest request body other than an upload (JSON; room for a 32 MB picture in base64).",
+    )
     max_text_file_bytes: int = Field(
         64 * 1024**2, ge=1, description="Largest plain-text, Markdown, HTML or CSV file that is parsed."
     )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from omnidex.errors import OmnidexError
+from omnidex.errors import OmnidexError, Unauthorized
 
 log = logging.getLogger(__name__)
 
@@ -26,15 +27,18 @@ _HTTP_CODES = {
 }
 
 
-def error_response(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+def error_response(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
 
 
 async def _omnidex_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OmnidexError)
     if exc.status >= 500:
         log.error("%s: %s", exc.code, exc.message)
-    return error_response(exc.status, exc.code, exc.message)
+    headers = {"WWW-Authenticate": 'Bearer realm="omnidex"'} if isinstance(exc, Unauthorized) else None
+    return error_response(exc.status, exc.code, exc.message, headers)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -48,7 +52,8 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    return error_response(exc.status_code, _HTTP_CODES.get(exc.status_code, "error"), str(exc.detail))
+    code = _HTTP_CODES.get(exc.status_code, "error")
+    return error_response(exc.status_code, code, str(exc.detail), exc.headers)  # 405 keeps its Allow
 
 
 async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:

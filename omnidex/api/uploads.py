@@ -10,14 +10,16 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from urllib.parse import unquote
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
 from omnidex.blobs import Blob, BlobStore, BlobWriter
-from omnidex.errors import InvalidRequest, OmnidexError, UnsupportedMediaType
+from omnidex.errors import InvalidRequest, OmnidexError, PayloadTooLarge, UnsupportedMediaType
 
 MAX_NAME_CHARS = 255
+_EXTENDED = re.compile(r"filename\*\s*=\s*([^;]+)", re.IGNORECASE)
 
 
 @dataclass(slots=True)
@@ -35,11 +37,13 @@ class _PartState:
     writer: BlobWriter | None = None
 
 
-async def receive_files(request: Request, blobs: BlobStore, max_bytes: int, done: list[UploadedFile]) -> None:
+async def receive_files(
+    request: Request, blobs: BlobStore, max_bytes: int, done: list[UploadedFile], max_files: int = 100
+) -> None:
     """Store every file part of a multipart request, appending each to ``done`` as it completes.
 
-    Raises on a malformed, empty or oversized body; the files already in
-    ``done`` are then the caller's to discard.
+    Raises on a malformed, empty or oversized body, or on more than ``max_files`` files; the
+    files already in ``done`` are then the caller's to discard.
     """
     content_type, params = parse_options_header(request.headers.get("content-type", ""))
     if content_type != b"multipart/form-data" or b"boundary" not in params:
@@ -60,10 +64,14 @@ async def receive_files(request: Request, blobs: BlobStore, max_bytes: int, done
         state.header_field, state.header_value = b"", b""
 
     def on_headers_finished() -> None:
-        _, disposition = parse_options_header(state.headers.get(b"content-disposition", b""))
-        filename = disposition.get(b"filename")
-        if filename is not None:
-            state.name = clean_filename(filename.decode("utf-8", "replace"))
+        raw = state.headers.get(b"content-disposition", b"")
+        _, disposition = parse_options_header(raw)
+        filename = extended_filename(raw) or disposition.get(b"filename", b"").decode("utf-8", "replace")
+        if filename or b"filename" in disposition:
+            if len(done) >= max_files:
+                limit = f"more than {max_files} files in one request (OMNIDEX_MAX_FILES_PER_UPLOAD)"
+                raise PayloadTooLarge(f"{limit}: send them in parts")
+            state.name = clean_filename(filename)
             state.writer = blobs.writer(max_bytes)
 
     def on_part_data(data: bytes, start: int, end: int) -> None:
@@ -99,6 +107,20 @@ async def receive_files(request: Request, blobs: BlobStore, max_bytes: int, done
         raise InvalidRequest(f"malformed multipart body: {exc}") from exc
     if not done:
         raise InvalidRequest("the request has no files: send them as multipart form fields named 'files'")
+
+
+def extended_filename(disposition: bytes) -> str | None:
+    """The ``filename*`` of a Content-Disposition (RFC 5987: ``UTF-8''%E2%82%AC%20rates.pdf``),
+    which browsers and clients send for names beyond ASCII; None where there is none."""
+    found = _EXTENDED.search(disposition.decode("latin-1"))
+    if found is None:
+        return None
+    charset, _, encoded = found.group(1).strip().strip('"').partition("'")
+    encoded = encoded.partition("'")[2]
+    try:
+        return unquote(encoded, encoding=charset or "utf-8", errors="strict")
+    except (LookupError, UnicodeDecodeError):
+        return None
 
 
 def clean_filename(raw: str) -> str:

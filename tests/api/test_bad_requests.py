@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -75,3 +77,60 @@ def test_deleting_a_document_deletes_its_derived_files(
     assert any(derived.iterdir())  # its thumbnail
     assert client.delete(f"/v1/documents/{doc['id']}").status_code == 204
     assert not derived.exists()
+
+
+def test_a_huge_json_body_is_refused_without_being_read(client: TestClient, live_server: str) -> None:
+    headers = {"content-type": "application/json", "content-length": str(300 * 2**20)}
+    declared = client.post("/v1/search", content=b"{}", headers=headers)
+    assert "OMNIDEX_MAX_JSON_BYTES" in _error(declared, 413)["message"]
+
+    def body() -> Iterator[bytes]:  # 300 MB in 1 MB chunks, with no Content-Length
+        yield b'{"query": "'
+        yield from (b"a" * 2**20 for _ in range(300))
+        yield b'"}'
+
+    Path("/proc/self/clear_refs").write_text("5")  # peak memory counts from here
+    before = _memory_kib("VmRSS:")
+    with httpx.Client(base_url=live_server, timeout=60) as real:
+        try:
+            streamed = real.post("/v1/search", content=body(), headers={"content-type": "application/json"})
+        except httpx.TransportError:
+            pass  # the server answered 413 and closed while the rest was still being sent
+        else:
+            _error(streamed, 413)
+    assert _memory_kib("VmHWM:") - before < 100 * 1024  # the server (this process) never held the body
+
+
+def _memory_kib(field: str) -> int:
+    line = next(line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith(field))
+    return int(line.split()[1])
+
+
+def test_too_many_files_in_one_upload_are_refused(client: TestClient, runtime: Runtime) -> None:
+    runtime.settings.max_files_per_upload = 2
+    files = [("files", (f"note-{n}.txt", f"note {n}".encode())) for n in range(3)]
+    response = client.post("/v1/documents", files=files)
+    assert "OMNIDEX_MAX_FILES_PER_UPLOAD" in _error(response, 413)["message"]
+    assert client.get("/v1/documents").json()["documents"] == []
+
+
+def test_a_utf8_file_name_sent_as_filename_star_is_kept(client: TestClient) -> None:
+    boundary = "b0undary"
+    body = (
+        f"--{boundary}\r\n"
+        'Content-Disposition: form-data; name="files"; filename="_ rates.md"; '
+        "filename*=UTF-8''%E2%82%AC%20rates%20f%C3%BCr%202025.md\r\n"
+        "Content-Type: text/markdown\r\n\r\n# Rates\n\nThe euro rate is fixed.\r\n"
+        f"--{boundary}--\r\n"
+    ).encode()
+    response = client.post(
+        "/v1/documents", content=body, headers={"content-type": f"multipart/form-data; boundary={boundary}"}
+    )
+    assert response.status_code == 202, response.text
+    assert response.json()["documents"][0]["name"] == "€ rates für 2025.md"
+
+
+def test_405_names_the_allowed_methods(client: TestClient) -> None:
+    response = client.put("/v1/search", json={"query": "x"})
+    _error(response, 405)
+    assert "POST" in response.headers["allow"]

@@ -53,7 +53,9 @@ async def upload_documents(
     """
     received: list[UploadedFile] = []
     try:
-        await receive_files(request, blobs, settings.max_upload_bytes, received)
+        await receive_files(
+            request, blobs, settings.max_upload_bytes, received, settings.max_files_per_upload
+        )
     except BaseException:
         await run_in_threadpool(_discard_unregistered, db, blobs, received)
         raise
