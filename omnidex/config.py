@@ -172,6 +172,10 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `omnidex serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `omnidex serve` listens on.")
     tenant: str = Field("default", description="Tenant of requests that carry no API key.")
+    allowed_hosts: str = Field(
+        "localhost,127.0.0.1,::1",
+        description="Without API keys, the Host names a request may carry, comma-separated (DNS rebinding).",
+    )
     key_cache_seconds: float = Field(
         5.0, ge=0, description="How long a key check is remembered: a revoked key stops working within it."
     )

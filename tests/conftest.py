@@ -32,6 +32,12 @@ EXTERNAL_ENV = "OMNIDEX_EXTERNAL_FIXTURES"
 
 
 @pytest.fixture(autouse=True)
+def _testserver_is_a_known_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Starlette's TestClient calls itself ``testserver``; keyless servers accept only known hosts."""
+    monkeypatch.setenv("OMNIDEX_ALLOWED_HOSTS", "localhost,127.0.0.1,::1,testserver")
+
+
+@pytest.fixture(autouse=True)
 def _restore_logging() -> Iterator[None]:
     """Commands set up logging for their process; in the test process, undo it after each test."""
     root = logging.getLogger()

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 import omnidex
 from omnidex.api.errors import install_error_handlers
+from omnidex.api.guard import KeylessGuard
 from omnidex.api.limits import LimitBodies
 from omnidex.api.observe import ObserveRequests
 from omnidex.api.routes import answer, chat, documents, health, info, media, search, web
@@ -68,6 +69,7 @@ def create_app(
     install_error_handlers(app)
     limits = runtime.settings if runtime is not None else settings or get_settings()
     app.add_middleware(LimitBodies, max_bytes=limits.max_json_bytes)
+    app.add_middleware(KeylessGuard, allowed_hosts=limits.allowed_hosts)
     app.add_middleware(ObserveRequests)
     app.include_router(health.router)
     app.include_router(documents.router)

@@ -134,3 +134,27 @@ def test_405_names_the_allowed_methods(client: TestClient) -> None:
     response = client.put("/v1/search", json={"query": "x"})
     _error(response, 405)
     assert "POST" in response.headers["allow"]
+
+
+def test_keyless_mode_refuses_foreign_hosts_and_cross_site_writes(client: TestClient) -> None:
+    rebinding = client.get("/v1/documents", headers={"host": "attacker.example"})
+    assert "OMNIDEX_ALLOWED_HOSTS" in _error(rebinding, 400)["message"]
+    assert client.get("/v1/documents", headers={"host": "localhost:8000"}).status_code == 200
+    assert client.get("/v1/documents", headers={"host": "[::1]:8000"}).status_code == 200
+
+    files = {"files": ("evil.txt", b"planted", "text/plain")}
+    cross = client.post("/v1/documents", files=files, headers={"origin": "http://evil.example"})
+    _error(cross, 403)
+    fetched = client.post("/v1/search", json={"query": "x"}, headers={"sec-fetch-site": "cross-site"})
+    _error(fetched, 403)
+    as_text = client.post("/v1/search", content=b'{"query": "x"}', headers={"content-type": "text/plain"})
+    _error(as_text, 415)
+    assert client.get("/v1/documents").json()["documents"] == []
+
+    same = client.post(
+        "/v1/search",
+        json={"query": "x"},
+        headers={"origin": "http://testserver", "sec-fetch-site": "same-origin"},
+    )
+    assert same.status_code == 200, same.text
+    assert client.post("/v1/search", json={"query": "x"}).status_code == 200  # curl, scripts: no Origin
