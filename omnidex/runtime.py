@@ -49,12 +49,14 @@ from omnidex.errors import ConfigError, DataDirLocked
 from omnidex.generation import Generator, make_budget, make_generator
 from omnidex.ingest.pipeline import Pipeline
 from omnidex.ingest.reindex import Reindexer
+from omnidex.ingest.sweep import Sweeper
 from omnidex.ingest.worker import Worker
 from omnidex.media.ocr import ocr_status
 from omnidex.retrieval import Retriever
 from omnidex.retrieval.fusion import Fusion, parse_weights
 from omnidex.store import Schema, VectorStore, make_store
 from omnidex.store.base import DEFAULT_IMAGE_DIM
+from omnidex.store.optimizer import BackgroundOptimizer
 from omnidex.store.versions import make_versions
 
 log = logging.getLogger(__name__)
@@ -184,36 +186,6 @@ def build_pipeline(
     )
 
 
-class BackgroundOptimizer:
-    """Runs ``store.optimize()`` off the request path once enough new points arrived."""
-
-    def __init__(self, store: VectorStore, threshold: int) -> None:
-        self.store = store
-        self.threshold = threshold
-        self._pending = 0
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-
-    def add(self, points: int) -> None:
-        with self._lock:
-            self._pending += points
-            if self._pending < self.threshold or (self._thread and self._thread.is_alive()):
-                return
-            self._pending = 0
-            self._thread = threading.Thread(target=self._optimize, name="optimize", daemon=True)
-            self._thread.start()
-
-    def _optimize(self) -> None:
-        try:
-            self.store.optimize()
-        except Exception:
-            log.exception("optimizing the vector index failed")
-
-    def join(self) -> None:
-        if self._thread is not None:
-            self._thread.join()
-
-
 class WorkerRuntime:
     """What indexing needs: database, blobs, encoders, the vector store, the pipeline, worker threads."""
 
@@ -257,10 +229,15 @@ class WorkerRuntime:
         self._closing.append(self.optimizer.join)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._sweeper: Sweeper | None = None
         self._torch_threads = torch_threads()
 
     def _build(self, settings: Settings, encoders: Encoders) -> None:
         """Build what a role adds (while the data dir is locked); the worker adds nothing."""
+
+    def start_sweeping(self) -> None:
+        """Sweep the blob folder of what no document owns now, then hourly (``ingest/sweep.py``)."""
+        self._sweeper = Sweeper(self.db, self.blobs, self._stop)
 
     def make_worker(self) -> Worker:
         return Worker(
@@ -289,10 +266,13 @@ class WorkerRuntime:
         return len(self._threads)
 
     def stop_workers(self) -> None:
+        """Stop the worker threads (and the sweeper), letting each finish what it holds."""
         self._stop.set()
         for thread in self._threads:
             thread.join()
         self._threads.clear()
+        if self._sweeper is not None:
+            self._sweeper.join()
 
     def close(self) -> None:
         if hasattr(self, "_threads"):

@@ -15,6 +15,7 @@ from omnidex.api.errors import install_error_handlers
 from omnidex.api.guard import KeylessGuard
 from omnidex.api.limits import LimitBodies
 from omnidex.api.observe import ObserveRequests
+from omnidex.api.openapi import completed_openapi
 from omnidex.api.routes import answer, chat, documents, health, info, media, search, web
 from omnidex.config import Settings, get_settings
 from omnidex.db import keys
@@ -46,6 +47,8 @@ def create_app(
         )
         count = active.settings.workers if workers is None else workers
         active.start_workers(count)
+        if owned:
+            active.start_sweeping()
         app.state.runtime = active
         app.state.open_access = open_access
         _log_start(active, count)
@@ -80,6 +83,7 @@ def create_app(
     app.include_router(info.router)
     app.include_router(web.router)
     app.mount("/ui", StaticFiles(directory=web.ASSETS), name="ui")
+    app.openapi = completed_openapi(app)  # type: ignore[method-assign]
     return app
 
 

@@ -99,6 +99,8 @@ async def receive_files(
         async for chunk in request.stream():
             parser.write(chunk)
         parser.finalize()
+        if state.writer is not None:  # a file part that never ended: the body was cut off
+            raise InvalidRequest("the upload was cut off before its last file ended; send it again")
     except BaseException as exc:
         if state.writer is not None:
             state.writer.abort()

@@ -199,3 +199,9 @@ def items_of(db: Database, doc_id: str) -> list[ItemRow]:
     """A document's items in key order, whatever its tenant."""
     with db.session() as session:
         return list(session.scalars(select(ItemRow).where(ItemRow.doc_id == doc_id).order_by(ItemRow.key)))
+
+
+def blob_hashes(db: Database) -> set[str]:
+    """The SHA-256 of every document's bytes, of every tenant."""
+    with db.session() as session:
+        return set(session.scalars(select(DocumentRow.sha256)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -158,3 +159,31 @@ def test_keyless_mode_refuses_foreign_hosts_and_cross_site_writes(client: TestCl
     )
     assert same.status_code == 200, same.text
     assert client.post("/v1/search", json={"query": "x"}).status_code == 200  # curl, scripts: no Origin
+
+
+def test_a_cut_off_upload_leaves_no_temporary_file(client: TestClient, runtime: Runtime) -> None:
+    boundary = "b0undary"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="half.txt"\r\n'
+        "Content-Type: text/plain\r\n\r\n" + "words " * 10_000
+    ).encode()  # no closing boundary
+    response = client.post(
+        "/v1/documents", content=body, headers={"content-type": f"multipart/form-data; boundary={boundary}"}
+    )
+    assert "cut off" in _error(response, 400)["message"]
+    tmp = Path(runtime.settings.blobs_dir) / "tmp"
+    assert list(tmp.iterdir()) == []
+
+
+def test_the_openapi_schema_is_complete(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    models = schema["components"]["schemas"]
+    assert {"SearchRequest", "AnswerRequest"} <= set(models)
+    referenced = set(re.findall(r"#/components/schemas/([\w.-]+)", json.dumps(schema)))
+    assert referenced <= set(models)  # no reference to a model that is not there
+    assert schema["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    upload = schema["paths"]["/v1/documents"]["post"]
+    assert "multipart/form-data" in upload["requestBody"]["content"]
+    for status in ("401", "403", "413", "415"):
+        assert status in upload["responses"]
+    assert "security" not in schema["paths"]["/healthz"]["get"]
