@@ -29,6 +29,8 @@ Third-party errors are translated where they are caught (``raise … from exc``)
 
 from __future__ import annotations
 
+import re
+
 
 class OmnidexError(Exception):
     status: int = 500
@@ -130,6 +132,11 @@ class CorruptFile(IngestError):
 
 
 def reason(exc: BaseException, limit: int = 300) -> str:
-    """A third-party error as a short phrase for a person: its first line, or its type's name."""
+    """A third-party error as a short phrase for a person: its first line, or its type's name,
+    with any file path on this server said as "the file" (paths tell callers nothing they need)."""
     text = str(exc).strip()
-    return (text.splitlines()[0] if text else type(exc).__name__)[:limit]
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return _PATH.sub("the file", first)[:limit]
+
+
+_PATH = re.compile(r"(?<![\w.:/])/(?:[^\s'\"/:]+/)+[^\s'\",:;)]*")

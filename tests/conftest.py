@@ -33,8 +33,9 @@ EXTERNAL_ENV = "OMNIDEX_EXTERNAL_FIXTURES"
 
 @pytest.fixture(autouse=True)
 def _testserver_is_a_known_host(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Starlette's TestClient calls itself ``testserver``; keyless servers accept only known hosts."""
-    monkeypatch.setenv("OMNIDEX_ALLOWED_HOSTS", "localhost,127.0.0.1,::1,testserver")
+    """Keyless servers accept only known hosts: Starlette's TestClient calls itself ``testserver``,
+    and the ASGI-transport tests ``omnidex.test``."""
+    monkeypatch.setenv("OMNIDEX_ALLOWED_HOSTS", "localhost,127.0.0.1,::1,testserver,omnidex.test")
 
 
 @pytest.fixture(autouse=True)

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from omnidex.errors import reason
 from omnidex.runtime import Runtime
 from tests.conftest import upload, wait_until_done
 from tests.files import make_picture
@@ -187,3 +188,22 @@ def test_the_openapi_schema_is_complete(client: TestClient) -> None:
     for status in ("401", "403", "413", "415"):
         assert status in upload["responses"]
     assert "security" not in schema["paths"]["/healthz"]["get"]
+
+
+def test_a_failed_documents_reason_names_no_server_path(client: TestClient, tmp_path: Path) -> None:
+    broken = tmp_path / "minutes.docx"
+    broken.write_bytes(b"PK\x03\x04" + b"\x00" * 200)  # a ZIP header and nothing of a document
+    [doc] = upload(client, broken)
+    done = wait_until_done(client, [doc["id"]])[doc["id"]]
+    assert done["status"] == "failed"
+    message = done["error"]["message"]
+    assert not re.search(r"(?<![\w.:/])/\w+/", message), message
+
+
+def test_reason_says_the_file_instead_of_a_path() -> None:
+    failure = Exception("Package not found at '/srv/omnidex-data/blobs/e6/12/e612ab'\nmore detail")
+    assert reason(failure) == "Package not found at 'the file'"
+    assert (
+        reason(Exception("see https://example.com/a/b; ratio 3/4"))
+        == "see https://example.com/a/b; ratio 3/4"
+    )
