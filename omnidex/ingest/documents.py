@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from omnidex.errors import CorruptFile, IngestError, MissingExtra, reason
+from omnidex.ingest.long_lines import wrapped_copy
 from omnidex.ingest.partition import Source
 from omnidex.types import Item, ItemKind, Modality
 
@@ -35,6 +36,7 @@ DOCUMENT_MIMES = {
 TEXT_SUFFIXES = {".md": "text/markdown", ".markdown": "text/markdown", ".csv": "text/csv"}
 _TABLE_TYPES = {"Table", "TableChunk"}
 MAX_TITLE_CHARS = 150
+WRAPPABLE = {"text/plain", "text/markdown", "text/csv"}  # HTML is often one long line, rightly
 
 
 @cache
@@ -64,8 +66,10 @@ def partition_document(path: Path, mime: str, *, max_chars: int, overlap: int) -
     from unstructured.chunking.title import chunk_by_title
     from unstructured.partition.auto import partition
 
+    wrapped = wrapped_copy(path) if mime in WRAPPABLE else None
     try:
-        elements = partition(filename=str(path), content_type=mime, strategy="fast", languages=["eng"])
+        source = str(wrapped or path)
+        elements = partition(filename=source, content_type=mime, strategy="fast", languages=["eng"])
         # Chunked page by page: chunk_by_title's combining of small sections
         # would otherwise join the end of one page to the start of the next.
         chunks = [
@@ -83,6 +87,9 @@ def partition_document(path: Path, mime: str, *, max_chars: int, overlap: int) -
         raise CorruptFile(f"this {what} is too complex to read ({type(exc).__name__})") from exc
     except Exception as exc:
         raise CorruptFile(f"could not read this {what}: {reason(exc)}") from exc
+    finally:
+        if wrapped is not None:
+            wrapped.unlink(missing_ok=True)
     items = [_chunk_item(index, chunk) for index, chunk in enumerate(c for c in chunks if c.text.strip())]
     if title := _title(elements):
         for item in items:
