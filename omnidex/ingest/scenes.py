@@ -12,12 +12,12 @@ second.
 Two frames are compared by a signature that sees text: the frame in grey at
 ``SIGNATURE_WIDTH`` pixels and its gradient (edges: letters are mostly
 edges), compared pixel by pixel (below ``PIXEL_NOISE``, a change is noise)
-and averaged in small blocks. A scene changes
-where one block changed and then holds still (a new line of words on an
-otherwise identical slide, while a speaker's moving head does not count),
-or where the whole picture changed (a cut). A small change is confirmed by
-the words on screen, where OCR is at hand: re-encoding blurs the edges of
-letters a little, new words change what OCR reads.
+and averaged in small blocks. A scene changes where one block changed and
+then holds still (a new line of words on an otherwise identical slide, while
+a speaker's moving head does not count), or where the whole picture changed
+(a cut). A small change is confirmed by the words on screen, where OCR is at
+hand: re-encoding blurs the edges of letters a little, new words change what
+OCR reads.
 """
 
 from __future__ import annotations
