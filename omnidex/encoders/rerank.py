@@ -6,7 +6,7 @@
   models), Infinity and Text Embeddings Inference serve. The request carries the candidates as
   both ``documents`` (vLLM, Infinity, Cohere, Jina) and ``texts`` (TEI); the answer is
   ``{"results": [{"index", "relevance_score"}]}`` or TEI's ``[{"index", "score"}]``.
-  ``tests/transcripts/rerank.md`` has the exchange.
+  ``tests/transcripts/vllm-rerank.json`` has the exchange.
 """
 
 from __future__ import annotations
@@ -60,8 +60,14 @@ class HttpReranker:
         self.name = model
 
     def score(self, query: str, texts: Sequence[str]) -> list[float]:
-        body: dict[str, Any] = {"model": self.name, "query": query, "documents": list(texts)}
-        body |= {"texts": list(texts), "top_n": len(texts)}
+        candidates = list(texts)
+        body: dict[str, Any] = {
+            "model": self.name,
+            "query": query,
+            "documents": candidates,  # vLLM, Infinity, Cohere, Jina
+            "texts": candidates,  # TEI
+            "top_n": len(candidates),
+        }
         try:
             response = self._http.post(self.url, json=body)
             response.raise_for_status()

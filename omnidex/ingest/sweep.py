@@ -35,7 +35,10 @@ class Swept:
 def sweep(db: Database, blobs: LocalBlobStore, *, grace: float = GRACE_SECONDS) -> Swept:
     """Remove, from the local blob folder, what no document owns and is older than ``grace`` s."""
     before = time.time() - grace
-    uploads = sum(_remove(path) for path in _files(blobs.tmp_dir) if _older(path, before))
+    stale = [path for path in _files(blobs.tmp_dir) if _older(path, before)]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    uploads = len(stale)
     ids = documents.document_ids(db)
     derived = 0
     for folder in _folders(blobs.root / "derived"):
@@ -99,8 +102,3 @@ def _folders(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     return [path for path in folder.iterdir() if path.is_dir() and path.name not in {"tmp", "derived"}]
-
-
-def _remove(path: Path) -> int:
-    path.unlink(missing_ok=True)
-    return 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from omnidex.db.models import ItemRow
 from omnidex.types import Hit, ItemKind, Modality, ScoredPoint
 
@@ -14,7 +16,7 @@ def to_hit(point: ScoredPoint) -> Hit:
     kind = ItemKind(payload.get("kind", ItemKind.CHUNK))
     pictured = kind in (ItemKind.IMAGE, ItemKind.KEYFRAME)
     own_media = pictured or kind is ItemKind.SPEECH
-    hit = Hit(
+    return Hit(
         id=point.id,
         score=point.score,
         modality=Modality(payload.get("modality", Modality.TEXT)),
@@ -33,7 +35,18 @@ def to_hit(point: ScoredPoint) -> Hit:
         item_start=payload.get("start"),
         item_end=payload.get("end"),
     )
-    return hit
+
+
+def reorder(hits: list[Hit], places: Sequence[int], merit: Callable[[int], float]) -> list[Hit]:
+    """``hits`` with those at ``places`` sorted by ``merit`` (best first) among those same places,
+    the others where they were. Each place keeps its score, so scores still fall down the list."""
+    ordered = sorted(places, key=lambda place: -merit(place))
+    scores = [hit.score for hit in hits]
+    result = list(hits)
+    for place, chosen in zip(places, ordered, strict=True):
+        result[place] = hits[chosen]
+        result[place].score = scores[place]
+    return result
 
 
 def item_hit(item: ItemRow, mime: str | None, source: str) -> Hit:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from omnidex.encoders.compact import unpack_vectors
+from omnidex.retrieval.hits import reorder
 from omnidex.store.base import SENTENCE_VECTORS
 from omnidex.types import Hit, ItemKind, ScoredPoint
 
@@ -30,14 +31,7 @@ def focus(hits: list[Hit], points: Sequence[ScoredPoint], query: Sequence[float]
     for place, (hit, point) in enumerate(zip(hits, points, strict=True)):
         if hit.kind is ItemKind.SPEECH and (moment := best_sentence(point.payload, vector)) is not None:
             hit.start, hit.end, matched[place] = moment
-    places = sorted(matched)
-    ordered = sorted(places, key=lambda place: -matched[place])
-    scores = [hit.score for hit in hits]
-    result = list(hits)
-    for place, chosen in zip(places, ordered, strict=True):
-        result[place] = hits[chosen]
-        result[place].score = scores[place]
-    return result
+    return reorder(hits, sorted(matched), matched.__getitem__)
 
 
 def best_sentence(payload: dict[str, Any], query: np.ndarray) -> tuple[float, float, float] | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from omnidex.encoders.rerank import Reranker
 from omnidex.errors import RerankerError
+from omnidex.retrieval.hits import reorder
 from omnidex.types import Hit
 
 
@@ -23,10 +24,5 @@ def rerank(hits: list[Hit], query: str, reranker: Reranker, top_n: int) -> tuple
         scores = reranker.score(query, [hits[place].text for place in places])
     except RerankerError as exc:
         return hits, exc.message
-    ordered = sorted(places, key=lambda place: -scores[places.index(place)])
-    fused = [hit.score for hit in hits]
-    result = list(hits)
-    for place, chosen in zip(places, ordered, strict=True):
-        result[place] = hits[chosen]
-        result[place].score = fused[place]
-    return result, None
+    judged = dict(zip(places, scores, strict=True))
+    return reorder(hits, places, judged.__getitem__), None
