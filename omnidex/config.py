@@ -112,6 +112,13 @@ class Settings(BaseSettings):
     reranker_top_n: int = Field(20, ge=1, le=100, description="How many fused hits the reranker rescores.")
     reranker_timeout: float = Field(10.0, gt=0, description="Seconds a rerank request may take.")
 
+    query_batch_ms: float = Field(
+        3.0,
+        ge=0,
+        le=100,
+        description="Milliseconds a search's query waits for others to be encoded in one batch (0: alone).",
+    )
+
     chunk_max_chars: int = Field(1200, ge=100, description="Upper bound on a text chunk, in characters.")
     chunk_overlap_chars: int = Field(150, ge=0, description="Characters carried over between split chunks.")
     max_upload_bytes: int = Field(2 * 1024**3, ge=1, description="Largest accepted upload per file.")
@@ -123,6 +130,12 @@ class Settings(BaseSettings):
     )
     max_text_file_bytes: int = Field(
         64 * 1024**2, ge=1, description="Largest plain-text, Markdown, HTML or CSV file that is parsed."
+    )
+    parse_timeout_s: float = Field(
+        120.0, gt=0, description="Seconds a document (PDF, Office, HTML, text) may take to parse."
+    )
+    parse_memory_mb: int = Field(
+        512, ge=64, description="Memory a document's parser may take beyond its own code, in MB."
     )
 
     workers: int = Field(2, ge=0, description="Ingest worker threads inside `omnidex serve`.")
@@ -171,6 +184,18 @@ class Settings(BaseSettings):
 
     host: str = Field("127.0.0.1", description="Address `omnidex serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `omnidex serve` listens on.")
+    header_timeout_s: float = Field(
+        10.0, gt=0, description="Seconds a client may take to send a request's headers before it is cut off."
+    )
+    body_timeout_s: float = Field(
+        30.0, gt=0, description="Seconds a request body may pause mid-way before the connection is closed."
+    )
+    max_connections: int = Field(
+        1000, ge=1, description="Open connections `omnidex serve` accepts; more are answered 503."
+    )
+    shutdown_timeout_s: float = Field(
+        5.0, ge=0, description="On SIGTERM, seconds open requests (answer streams) get to finish."
+    )
     tenant: str = Field("default", description="Tenant of requests that carry no API key.")
     allowed_hosts: str = Field(
         "localhost,127.0.0.1,::1",

@@ -45,8 +45,11 @@ from omnidex.encoders import (
     make_text_encoder,
     make_transcriber,
 )
+from omnidex.encoders.batching import BatchingTextEncoder
 from omnidex.errors import ConfigError, DataDirLocked
 from omnidex.generation import Generator, make_budget, make_generator
+from omnidex.ingest import documents
+from omnidex.ingest.bounded import ParseBudget
 from omnidex.ingest.pipeline import Pipeline
 from omnidex.ingest.reindex import Reindexer
 from omnidex.ingest.sweep import Sweeper
@@ -63,6 +66,7 @@ log = logging.getLogger(__name__)
 
 
 QUERY_THREADS = 2
+BATCHED_QUERY_THREADS = 8
 
 
 def torch_threads() -> int:
@@ -118,6 +122,15 @@ def open_database(settings: Settings) -> Database:
         db.close()
         raise
     return db
+
+
+def query_encoder(settings: Settings, encoder: TextEncoder, threads: int) -> TextEncoder:
+    """The text encoder as searches use it: concurrent queries batched (OMNIDEX_QUERY_BATCH_MS)."""
+    if settings.query_batch_ms <= 0:
+        return encoder
+    return BatchingTextEncoder(
+        encoder, window_s=settings.query_batch_ms / 1000, initializer=lambda: set_torch_threads(threads)
+    )
 
 
 @dataclass(slots=True)
@@ -183,6 +196,12 @@ def build_pipeline(
         ocr_timeout=settings.ocr_timeout_seconds,
         keyframes_per_minute=settings.keyframes_per_minute,
         max_pictures=settings.max_pictures_per_document,
+        readers=ParseBudget(
+            timeout_s=settings.parse_timeout_s,
+            memory_mb=settings.parse_memory_mb,
+            size=max(1, settings.workers),
+            warm=documents.warm,
+        ),
     )
 
 
@@ -225,6 +244,8 @@ class WorkerRuntime:
         self.visual_search_off = encoders.visual_search_off
         self.transcriber = encoders.transcriber
         self.pipeline = build_pipeline(settings, self.blobs, self.store, encoders, ocr=self.ocr_off is None)
+        if self.pipeline.readers is not None:
+            self._closing.append(self.pipeline.readers.close)
         self.optimizer = BackgroundOptimizer(self.store, settings.optimize_after_points)
         self._closing.append(self.optimizer.join)
         self._stop = threading.Event()
@@ -311,7 +332,7 @@ class Runtime(WorkerRuntime):
         self.generator = self._given_generator or make_generator(settings)
         self.retriever = Retriever(
             self.store,
-            encoders.text,
+            query_encoder(settings, encoders.text, torch_threads()),
             encoders.sparse,
             encoders.image,
             encoders.transcriber,
@@ -327,7 +348,8 @@ class Runtime(WorkerRuntime):
         # core; a query is one short text, where two threads only spin-wait
         # against the web server, so queries run on threads of their own with one.
         self.query_executor = ThreadPoolExecutor(
-            max_workers=QUERY_THREADS,
+            # With batching, a query thread mostly waits for its batch: more of them fill batches.
+            max_workers=QUERY_THREADS if settings.query_batch_ms <= 0 else BATCHED_QUERY_THREADS,
             thread_name_prefix="query",
             initializer=set_torch_threads,
             initargs=(1,),

@@ -251,3 +251,27 @@ def make_slide_deck(  # type: ignore[no-untyped-def]
         for packet in stream.encode():
             container.mux(packet)
     return path
+
+
+def make_object_storm_pdf(path: Path, objects: int = 30_000) -> Path:
+    """A small PDF with ``objects`` tiny text objects on one page: cheap to make, slow to lay out."""
+    import random
+
+    from reportlab.pdfgen import canvas
+
+    pdf = canvas.Canvas(str(path), pagesize=(600, 800))
+    rnd = random.Random(1)
+    pdf.setFont("Helvetica", 2)
+    for n in range(objects):
+        pdf.drawString(rnd.uniform(0, 590), rnd.uniform(0, 790), f"x{n % 97}")
+    pdf.save()
+    return path
+
+
+def make_single_line_text(path: Path, mib: int = 20) -> Path:
+    """``mib`` MiB of words with no line break."""
+    words = b"alpha beta gamma delta omega "
+    with path.open("wb") as out:
+        for _ in range(mib * 2**20 // len(words)):
+            out.write(words)
+    return path

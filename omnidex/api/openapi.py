@@ -14,11 +14,19 @@ from omnidex.schemas import AnswerRequest, SearchRequest
 
 ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}}
 COMMON_ERRORS = {
+    "400": "The body is not well-formed, or asks for something that cannot be done.",
+    "422": "A parameter or a field does not fit the schema.",
     "401": "An API key is needed, or the one sent is not valid (once keys exist).",
     "403": "The key's role may not do this, or (without keys) a request from another site.",
     "413": "The body is larger than the server takes.",
     "415": "The body is not of a type this endpoint reads.",
 }
+# What the request validators insist on: words (not only spaces), a picture or a recording.
+SOMETHING_TO_FIND = [
+    {"required": ["query"], "properties": {"query": {"type": "string", "pattern": "\\S"}}},
+    {"required": ["image"], "properties": {"image": {"type": "string", "minLength": 1}}},
+    {"required": ["audio"], "properties": {"audio": {"type": "string", "minLength": 1}}},
+]
 OPEN = {"/healthz", "/readyz"}  # answer without a key
 UPLOAD_BODY = {
     "required": True,
@@ -27,7 +35,9 @@ UPLOAD_BODY = {
             "schema": {
                 "type": "object",
                 "required": ["files"],
-                "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}},
+                "properties": {
+                    "files": {"type": "array", "minItems": 1, "items": {"type": "string", "format": "binary"}}
+                },
             }
         }
     },
@@ -46,7 +56,7 @@ def completed_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
         for model in (SearchRequest, AnswerRequest):
             found = model.model_json_schema(ref_template="#/components/schemas/{model}")
             models.update(found.pop("$defs", {}))
-            models[model.__name__] = found
+            models[model.__name__] = {**found, "anyOf": SOMETHING_TO_FIND}
         components["securitySchemes"] = {
             "bearer": {
                 "type": "http",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -12,9 +12,11 @@ from rich.progress import Progress
 from rich.table import Table
 
 from omnidex.cli.common import PROGRESS_COLUMNS, app, console, err_console, keys_app, or_exit, setup_logging
-from omnidex.config import get_settings
+from omnidex.config import Settings, get_settings
 
 if TYPE_CHECKING:
+    import uvicorn
+
     from omnidex.db.engine import Database
     from omnidex.ingest.reindex import Reindexed
 
@@ -29,8 +31,6 @@ def serve(
     ] = False,
 ) -> None:
     """Run the API, the web UI and the ingest workers in one process."""
-    import uvicorn
-
     from omnidex.api.app import create_app
 
     settings = get_settings()
@@ -44,10 +44,25 @@ def serve(
         )
         raise typer.Exit(2)
     application = create_app(settings, workers=0 if no_worker else workers)
-    uvicorn.run(
+    from uvicorn import Server
+
+    Server(server_config(application, settings, address, port or settings.port)).run()
+
+
+def server_config(application: Any, settings: Settings, host: str, port: int) -> uvicorn.Config:
+    """How `omnidex serve` runs the app: timeouts for slow clients, a cap on connections, and
+    a bounded wait for open requests on SIGTERM."""
+    import uvicorn
+
+    from omnidex.api.connections import timely_protocol
+
+    return uvicorn.Config(
         application,
-        host=address,
-        port=port or settings.port,
+        host=host,
+        port=port,
+        http=timely_protocol(settings.header_timeout_s, settings.body_timeout_s),
+        limit_concurrency=settings.max_connections,
+        timeout_graceful_shutdown=int(settings.shutdown_timeout_s) or None,
         log_level=settings.log_level.lower(),
         # Logging is set up above; the API logs each request itself, with its id.
         log_config=None,

@@ -36,6 +36,10 @@ DOCUMENT_MIMES = {
 TEXT_SUFFIXES = {".md": "text/markdown", ".markdown": "text/markdown", ".csv": "text/csv"}
 _TABLE_TYPES = {"Table", "TableChunk"}
 MAX_TITLE_CHARS = 150
+WARM_MODULES = [
+    f"unstructured.partition.{name}"
+    for name in ("auto", "pdf", "docx", "pptx", "html", "md", "text", "csv", "email")
+] + ["unstructured.chunking.title", "pypdf"]
 WRAPPABLE = {"text/plain", "text/markdown", "text/csv"}  # HTML is often one long line, rightly
 
 
@@ -57,6 +61,16 @@ def _prepare_unstructured() -> None:
         logging.getLogger(noisy).setLevel(logging.ERROR)
 
 
+def warm() -> None:
+    """Load the parser and its language model, so a reader's first file costs what any other does."""
+    _prepare_unstructured()
+    import unstructured.nlp.tokenize as tokenize
+
+    for module in WARM_MODULES:
+        importlib.import_module(module)
+    tokenize._get_nlp()
+
+
 def partition_document(path: Path, mime: str, *, max_chars: int, overlap: int) -> list[Item]:
     """Text chunks of the document at ``path`` (maybe none); raises CorruptFile or IngestError."""
     _prepare_unstructured()
@@ -66,10 +80,8 @@ def partition_document(path: Path, mime: str, *, max_chars: int, overlap: int) -
     from unstructured.chunking.title import chunk_by_title
     from unstructured.partition.auto import partition
 
-    wrapped = wrapped_copy(path) if mime in WRAPPABLE else None
     try:
-        source = str(wrapped or path)
-        elements = partition(filename=source, content_type=mime, strategy="fast", languages=["eng"])
+        elements = partition(filename=str(path), content_type=mime, strategy="fast", languages=["eng"])
         # Chunked page by page: chunk_by_title's combining of small sections
         # would otherwise join the end of one page to the start of the next.
         chunks = [
@@ -87,9 +99,6 @@ def partition_document(path: Path, mime: str, *, max_chars: int, overlap: int) -
         raise CorruptFile(f"this {what} is too complex to read ({type(exc).__name__})") from exc
     except Exception as exc:
         raise CorruptFile(f"could not read this {what}: {reason(exc)}") from exc
-    finally:
-        if wrapped is not None:
-            wrapped.unlink(missing_ok=True)
     items = [_chunk_item(index, chunk) for index, chunk in enumerate(c for c in chunks if c.text.strip())]
     if title := _title(elements):
         for item in items:
@@ -165,9 +174,21 @@ class DocumentPartitioner:
         from omnidex.ingest.document_pictures import picture_items
 
         pipeline = source.pipeline
-        chunks = partition_document(
-            source.path, source.mime, max_chars=pipeline.chunk_max_chars, overlap=pipeline.chunk_overlap_chars
-        )
+        # Long lines are cut here, in the worker, so a reader that is stopped leaves no copy behind.
+        wrapped = wrapped_copy(source.path) if source.mime in WRAPPABLE else None
+        try:
+            chunks = pipeline.read(
+                partition_document,
+                wrapped or source.path,
+                source.mime,
+                what=DOCUMENT_MIMES.get(source.mime, source.mime),
+                check=source.check,
+                max_chars=pipeline.chunk_max_chars,
+                overlap=pipeline.chunk_overlap_chars,
+            )
+        finally:
+            if wrapped is not None:
+                wrapped.unlink(missing_ok=True)
         for index, chunk in enumerate(chunks):
             yield chunk, 0.8 * (index + 1) / len(chunks)
         for item in picture_items(source):

@@ -9,7 +9,7 @@ new one in ``omnidex.ingest.registry``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -26,12 +26,14 @@ NO_SUFFIXES: Mapping[str, str] = MappingProxyType({})
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """One file to partition."""
+    """One file to partition. ``check`` raises when the work should stop (the document was
+    deleted, the service is stopping); a partitioner that waits long calls it now and then."""
 
     doc: DocumentRow
     path: Path
     mime: str
     pipeline: Pipeline
+    check: Callable[[], None] = lambda: None
 
 
 class Partitioner(Protocol):

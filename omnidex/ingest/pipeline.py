@@ -11,8 +11,9 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path, PurePath
-from typing import Any
+from typing import Any, TypeVar
 
 from omnidex.blobs import BlobStore
 from omnidex.db.models import DocumentRow, ItemRow
@@ -21,6 +22,7 @@ from omnidex.encoders.asr import Transcriber
 from omnidex.encoders.compact import pack_vectors
 from omnidex.errors import IngestError
 from omnidex.ingest import registry
+from omnidex.ingest.bounded import ParseBudget
 from omnidex.ingest.partition import Source
 from omnidex.ingest.sniff import Sniffed, describe, sniff
 from omnidex.store import VectorStore
@@ -31,6 +33,7 @@ from omnidex.types import Item, ItemKind, Modality, Point, point_id
 ProgressFn = Callable[[float, str], None]
 READ_SHARE = 0.05
 REPORT_SECONDS = 1.0
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -52,6 +55,8 @@ class Pipeline:
     ocr_timeout: float = 30.0
     keyframes_per_minute: float = 12.0
     max_pictures: int = 500
+    # Where files are parsed: child processes with a time and memory budget, or (None) here.
+    readers: ParseBudget | None = None
 
     def index(self, doc: DocumentRow, report: ProgressFn) -> tuple[Sniffed, list[ItemRow]]:
         """Index ``doc``; returns what it really is and its item rows. Raises IngestError."""
@@ -77,7 +82,8 @@ class Pipeline:
             try:
                 sniffed[doc.id] = self._prepare(doc, report)
                 reported = time.monotonic()
-                for item, fraction in self.items(doc, self.blobs.path(doc.sha256), sniffed[doc.id]):
+                path, check = self.blobs.path(doc.sha256), _every_second(report)
+                for item, fraction in self.items(doc, path, sniffed[doc.id], check):
                     batch.add(doc, sniffed[doc.id].mime, item)
                     flushed = batch.full
                     if flushed:
@@ -112,7 +118,9 @@ class Pipeline:
             self.blobs.delete_derived(doc.id)
         return sniffed
 
-    def items(self, doc: DocumentRow, path: Path, sniffed: Sniffed) -> Iterator[tuple[Item, float]]:
+    def items(
+        self, doc: DocumentRow, path: Path, sniffed: Sniffed, check: Callable[[], None] = lambda: None
+    ) -> Iterator[tuple[Item, float]]:
         """The document's items with the fraction of it read so far, from its kind's partitioner."""
         size = path.stat().st_size
         if sniffed.mime.startswith("text/") and size > self.max_text_file_bytes:
@@ -123,7 +131,15 @@ class Pipeline:
         partitioner = registry.for_mime(sniffed.mime)
         if partitioner is None:
             raise IngestError(f"no partitioner reads {describe(sniffed.mime)} files")
-        yield from partitioner.items(Source(doc, path, sniffed.mime, self))
+        yield from partitioner.items(Source(doc, path, sniffed.mime, self, check))
+
+    def read(
+        self, fn: Callable[..., T], *args: Any, what: str, check: Callable[[], None], **kwargs: Any
+    ) -> T:
+        """``fn(*args, **kwargs)``, in a reader process within its budget where there are readers."""
+        if self.readers is None:
+            return fn(*args, **kwargs)
+        return self.readers.run(partial(fn, **kwargs), *args, what=what, check=check)
 
     def encode(self, entries: Sequence[tuple[DocumentRow, str, Item]]) -> list[Point]:
         """One point per (document, its MIME type, item), with the vectors that apply to it."""
@@ -170,6 +186,20 @@ class Pipeline:
         if self.image_encoder is not None:
             versions[IMAGE_VECTOR] = f"{self.image_encoder.name}@{self.image_encoder.version}"
         return versions
+
+
+def _every_second(report: ProgressFn) -> Callable[[], None]:
+    """A check for long waits while reading: renews the lease, and raises as ``report`` does
+    when the document is gone or the worker is stopping; at most once a second."""
+    last = time.monotonic()
+
+    def check() -> None:
+        nonlocal last
+        if time.monotonic() - last >= 1.0:
+            report(READ_SHARE, "reading")
+            last = time.monotonic()
+
+    return check
 
 
 def context_of(name: str, item: Item) -> str:

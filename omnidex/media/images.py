@@ -20,6 +20,10 @@ from omnidex.errors import CorruptFile, IngestError
 THUMB_SIDE = 320
 ENCODE_SIDE = 448  # CLIP looks at 224 px; keep a little more for crops.
 MIN_EMBEDDED_SIDE = 48  # smaller pictures in documents are rules, bullets and icons
+# load_image checks OMNIDEX_MAX_IMAGE_PIXELS before any pixel is decoded, with a reason that
+# names the setting; Pillow's own global limit (89 MP, or whatever a library imported last set)
+# would refuse first, with its own words.
+Image.MAX_IMAGE_PIXELS = None
 
 
 @dataclass(slots=True)
