@@ -89,6 +89,7 @@ def test_schemathesis_finds_nothing(
             capture_output=True,
             text=True,
             timeout=600,
+            cwd=tmp_path,  # its cache folder goes there
         )
     finally:
         omni_fakes.stop(server, thread)
