@@ -61,6 +61,11 @@ class Settings(BaseSettings):
         None, ge=8, description="Keep the first N dimensions of text embeddings (unset: all of them)."
     )
     text_batch_size: int = Field(64, ge=1, description="Chunks per text-encoder batch.")
+    text_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        "onnx-int8",
+        description="What runs the text model: torch, or ONNX Runtime (exported once into the data dir), "
+        "with int8 weights or not.",
+    )
     allow_downloads: bool = Field(
         False, description="Let models be fetched from the Hugging Face hub when not found locally."
     )

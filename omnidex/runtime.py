@@ -18,6 +18,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -70,15 +71,14 @@ BATCHED_QUERY_THREADS = 8
 
 
 def torch_threads() -> int:
-    import torch
-
-    return int(torch.get_num_threads())
+    """Torch's threads, where an encoder brought torch in (the ONNX text encoder does not)."""
+    torch = sys.modules.get("torch")
+    return int(torch.get_num_threads()) if torch is not None else os.cpu_count() or 1
 
 
 def set_torch_threads(count: int) -> None:
-    import torch
-
-    torch.set_num_threads(count)
+    if (torch := sys.modules.get("torch")) is not None:
+        torch.set_num_threads(count)
 
 
 class DataDirLock:

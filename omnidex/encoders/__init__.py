@@ -15,6 +15,17 @@ from omnidex.errors import ConfigError
 
 
 def make_text_encoder(settings: Settings) -> TextEncoder:
+    if settings.text_backend != "torch":
+        from omnidex.encoders.onnx_text import OnnxTextEncoder
+
+        return OnnxTextEncoder(
+            settings.text_model,
+            settings.data_dir / "models",
+            quantized=settings.text_backend == "onnx-int8",
+            batch_size=settings.text_batch_size,
+            allow_downloads=settings.allow_downloads,
+            dim=settings.text_dim,
+        )
     from omnidex.encoders.text import SentenceTransformerEncoder
 
     return SentenceTransformerEncoder(

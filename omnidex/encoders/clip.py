@@ -20,6 +20,9 @@ from PIL import Image
 from omnidex.errors import ConfigError, MissingExtra
 
 _WEIGHT_FILES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
+# Where open_clip keeps the weights of the default model, so that their absence is known without
+# importing it (open_clip.get_pretrained_cfg says the same, once imported).
+KNOWN_HUB_REPOS = {("ViT-B-32", "laion2b_s34b_b79k"): "laion/CLIP-ViT-B-32-laion2B-s34B-b79K"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +88,8 @@ def load_clip(
     device: str = "cpu",
 ) -> OpenClipEncoder | ClipUnavailable:
     """The encoder, or why it cannot be had (missing extra, no weights offline, bad file)."""
+    if (absent := _known_weights_absent(model, pretrained, allow_downloads)) is not None:
+        return absent  # said without importing open_clip, and with it torch (half a gigabyte)
     try:
         import open_clip
     except ImportError:
@@ -102,6 +107,25 @@ def load_clip(
         return ClipUnavailable(f"cannot load CLIP {model} with {pretrained}: {exc}")
 
 
+def _known_weights_absent(model: str, pretrained: str, allow_downloads: bool) -> ClipUnavailable | None:
+    """Why the weights of a well-known model are not here (no download allowed), or None."""
+    repo = KNOWN_HUB_REPOS.get((model, pretrained))
+    if repo is None or allow_downloads or Path(pretrained).exists():
+        return None
+    from huggingface_hub import try_to_load_from_cache
+
+    if any(isinstance(try_to_load_from_cache(repo, name), str) for name in _WEIGHT_FILES):
+        return None
+    return _weights_missing(model, pretrained)
+
+
+def _weights_missing(model: str, pretrained: str) -> ClipUnavailable:
+    return ClipUnavailable(
+        f"CLIP weights {model}/{pretrained} are not on this machine and downloads are off "
+        "(set OMNIDEX_CLIP_PRETRAINED to a local checkpoint, or OMNIDEX_ALLOW_DOWNLOADS=true)"
+    )
+
+
 def _locate_weights(
     open_clip: Any, model: str, pretrained: str, allow_downloads: bool
 ) -> str | ClipUnavailable:
@@ -116,7 +140,4 @@ def _locate_weights(
             cached = try_to_load_from_cache(repo, filename)
             if isinstance(cached, str):
                 return cached
-    return ClipUnavailable(
-        f"CLIP weights {model}/{pretrained} are not on this machine and downloads are off "
-        "(set OMNIDEX_CLIP_PRETRAINED to a local checkpoint, or OMNIDEX_ALLOW_DOWNLOADS=true)"
-    )
+    return _weights_missing(model, pretrained)

@@ -3,7 +3,7 @@
 A PDF of 30,000 tiny text objects and a 20 MiB text with no line break once held both
 workers for half an hour and took the machine's memory. Now each is read in a reader
 process with a budget: the ordinary files are ready before it runs out, the bad files end
-failed with a plain reason (or ready), the service's memory stays bounded, and deleting a
+failed with a plain reason (or ready), the whole service stays under 2 GB, and deleting a
 document mid-way stops its work within seconds. SIGTERM mid-ingest stops the service within
 10 s, and after a restart the interrupted document is indexed once.
 """
@@ -198,9 +198,7 @@ def test_hostile_files_are_bounded_and_the_rest_keeps_working(
     print(f"CPU use 5 s after the delete: {busy:.2f} cores; peak memory {service.peak / GB:.2f} GB (PSS)")
     assert busy < 0.25
     print(f"peak memory by process (MB): {service.each}")
-    # The service idles at about 1.6 GB here (torch's import alone is 0.5 GB of it); the readers
-    # add at most their budget each, and nothing grows without bound.
-    assert service.peak < 3 * GB
+    assert service.peak < 2 * GB
     found = httpx.post(f"{service.url}/v1/search", json={"query": "ferry to Kellsay", "top_k": 3}, timeout=30)
     assert found.json()["hits"][0]["source"] == "ferry.pdf"
 

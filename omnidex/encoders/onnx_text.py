@@ -1,0 +1,256 @@
+"""The text encoder on ONNX Runtime, optionally with int8 weights.
+
+The sentence-transformers model is exported to ONNX once, from the weights on this machine
+(nothing is downloaded), and kept in the data dir; the int8 variant quantises the matrix
+multiplications' weights per channel (``onnxruntime.quantization.quantize_dynamic``). On two
+cores, int8 encodes chunks about 1.8× as fast as torch, with vectors whose cosine to torch's
+is above 0.98 (benchmarks/README.md); as int8 scales activations per batch, a text's vector
+also varies that little with the batch it is encoded in. Mean-pooling models only (MiniLM,
+mpnet); CLS-pooling ones (bge) stay on torch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import threading
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from omnidex.encoders.text import resolve_text_model
+from omnidex.errors import ConfigError, MissingExtra
+
+log = logging.getLogger(__name__)
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+TOKENS_PER_BATCH = 2048
+
+
+class OnnxTextEncoder:
+    """Batched, normalised embeddings from an exported model; safe to share between threads.
+
+    The service process never loads torch for it: the tokenizer is read from the model's
+    ``tokenizer.json`` and the export runs in a child process, once.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        cache_dir: Path,
+        *,
+        quantized: bool = True,
+        batch_size: int = 64,
+        allow_downloads: bool = False,
+        dim: int | None = None,
+        threads: int = 0,
+    ) -> None:
+        try:
+            import onnxruntime
+            from tokenizers import Tokenizer
+        except ImportError as exc:
+            raise MissingExtra("onnxruntime", "server") from exc
+        location = resolve_text_model(model)
+        folder = _model_folder(location, allow_downloads)
+        if not _mean_pooled(folder):
+            raise ConfigError(
+                f"text model {model!r} does not mean-pool its tokens: the ONNX backend cannot run it "
+                "(set OMNIDEX_TEXT_BACKEND=torch)"
+            )
+        self.name, self.batch_size = model, batch_size
+        base_version = Path(location).name if Path(location).exists() else location
+        self.version = f"{base_version}:onnx{'-int8' if quantized else ''}"
+        self.max_length = int(_json(folder / "sentence_bert_config.json").get("max_seq_length") or 512)
+        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer.enable_truncation(self.max_length)
+        self._tokenizer.no_padding()  # each batch is padded to its own longest text
+        pad = str(_json(folder / "special_tokens_map.json").get("pad_token") or "[PAD]")
+        self._pad_id = self._tokenizer.token_to_id(pad) or 0
+        path = _exported(str(folder), cache_dir / _folder_name(model, base_version), quantized)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or (os.cpu_count() or 1)
+        # Idle threads sleep instead of spinning: the cores are shared with parsing and OCR.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self._inputs = {item.name for item in self._session.get_inputs()}
+        self._lock = threading.Lock()
+        self.dim = full = int(self._encode_batch(["dimension"]).shape[1])
+        if dim is not None and not 0 < dim <= full:
+            raise ConfigError(f"text model {model!r} gives {full}-d vectors: cannot keep {dim} dimensions")
+        if dim is not None and dim < full:
+            self.dim, self.version = dim, f"{self.version}:{dim}d"
+
+    def encode(self, texts: Sequence[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        vectors = np.empty((len(texts), self.dim), dtype=np.float32)
+        with self._lock:
+            encoded = self._tokenizer.encode_batch(list(texts))
+            for chosen in _batches([len(e.ids) for e in encoded], self.batch_size):
+                vectors[chosen] = self._run([encoded[n] for n in chosen])[:, : self.dim]
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return [row.tolist() for row in vectors]
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        return self._run(self._tokenizer.encode_batch(texts))
+
+    def _run(self, encoded: list[Any]) -> np.ndarray:
+        """Mean-pooled (not yet normalised) vectors of tokenised texts, padded to the longest."""
+        width = max(len(e.ids) for e in encoded)
+        ids = np.full((len(encoded), width), self._pad_id, dtype=np.int64)
+        mask = np.zeros((len(encoded), width), dtype=np.int64)
+        types = np.zeros((len(encoded), width), dtype=np.int64)
+        for row, e in enumerate(encoded):
+            ids[row, : len(e.ids)], mask[row, : len(e.ids)], types[row, : len(e.ids)] = e.ids, 1, e.type_ids
+        feed = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._inputs:
+            feed["token_type_ids"] = types
+        hidden = self._session.run(None, feed)[0]
+        weights = mask[..., None].astype(np.float32)
+        pooled: np.ndarray = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        return pooled
+
+
+def _batches(lengths: list[int], most: int) -> list[list[int]]:
+    """Indexes of texts in batches of like token lengths, longest first: at most ``most`` texts
+    and ``TOKENS_PER_BATCH`` tokens (padding included) each. Attention's memory grows with the
+    square of the length, and ONNX Runtime keeps its peak: long chunks go eight at a time, short
+    sentences and queries many more."""
+    order = sorted(range(len(lengths)), key=lambda n: -lengths[n])
+    batches: list[list[int]] = []
+    for n in order:
+        if (
+            batches
+            and len(batches[-1]) < most
+            and (len(batches[-1]) + 1) * lengths[batches[-1][0]] <= TOKENS_PER_BATCH
+        ):
+            batches[-1].append(n)
+        else:
+            batches.append([n])
+    return batches
+
+
+def _json(path: Path) -> dict[str, Any]:
+    try:
+        loaded = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _model_folder(location: str, allow_downloads: bool) -> Path:
+    """The sentence-transformers folder of ``location``: itself, or its Hugging Face snapshot."""
+    if Path(location).is_dir():
+        return Path(location)
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(location, local_files_only=not allow_downloads))
+    except Exception as exc:
+        hint = (
+            ""
+            if allow_downloads
+            else " (downloads are off: set OMNIDEX_ALLOW_DOWNLOADS=true, or give a path)"
+        )
+        raise ConfigError(f"cannot find text model {location!r}: {exc}{hint}") from exc
+
+
+def _mean_pooled(folder: Path) -> bool:
+    """Whether the model is a transformer, mean pooling and (maybe) normalisation, and no more."""
+    try:
+        listed = json.loads((folder / "modules.json").read_text())
+    except (OSError, ValueError):
+        return False
+    modules = [module for module in listed if isinstance(module, dict)] if isinstance(listed, list) else []
+    kinds = [str(module.get("type", "")).rsplit(".", 1)[-1] for module in modules]
+    if kinds[:2] != ["Transformer", "Pooling"] or any(kind != "Normalize" for kind in kinds[2:]):
+        return False
+    config = _json(folder / str(modules[1].get("path", "")) / "config.json")
+    mode = config.get("pooling_mode")
+    if mode is None:  # sentence-transformers before 5: one flag per mode
+        flags = [key for key, on in config.items() if key.startswith("pooling_mode_") and on is True]
+        return flags == ["pooling_mode_mean_tokens"]
+    return mode == "mean" or list(mode) == ["mean"]
+
+
+def _folder_name(name: str, version: str) -> str:
+    digest = hashlib.sha256(f"{name}\0{version}".encode()).hexdigest()[:12]
+    readable = "".join(c if c.isalnum() or c in "-_." else "-" for c in Path(name).name)[:40]
+    return f"{readable}-{digest}"
+
+
+def _exported(source: str, folder: Path, quantized: bool) -> Path:
+    """The model at ``source`` as ONNX in ``folder``: exported (and, for int8, quantised) the
+    first time, in a child process, so this one never loads torch for it."""
+    wanted = folder / ("model-int8.onnx" if quantized else "model.onnx")
+    if wanted.is_file():
+        return wanted
+    folder.mkdir(parents=True, exist_ok=True)
+    log.info("exporting the text model to ONNX, once, into %s", folder)
+    process = multiprocessing.get_context("spawn").Process(
+        target=_export_files, args=(source, str(folder), quantized), name="omnidex-onnx-export"
+    )
+    process.start()
+    process.join()
+    if process.exitcode != 0 or not wanted.is_file():
+        raise ConfigError(
+            f"could not export the text model to ONNX (exit code {process.exitcode}); "
+            "set OMNIDEX_TEXT_BACKEND=torch to run it on torch"
+        )
+    return wanted
+
+
+def _export_files(source: str, folder: str, quantized: bool) -> None:
+    """In the export process: model.onnx, then model-int8.onnx when ``quantized``."""
+    from sentence_transformers import SentenceTransformer
+
+    plain, int8 = Path(folder) / "model.onnx", Path(folder) / "model-int8.onnx"
+    if not plain.is_file():
+        _export(SentenceTransformer(source, device="cpu", local_files_only=True), plain)
+    if quantized and not int8.is_file():
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        partial = int8.with_suffix(".partial")
+        quantize_dynamic(
+            plain, partial, weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"]
+        )
+        partial.replace(int8)
+
+
+def _export(st_model: Any, target: Path) -> None:
+    import torch
+
+    transformer = st_model[0].auto_model.eval()
+    example = st_model.tokenizer(["an example", "another example text"], padding=True, return_tensors="pt")
+    names = [name for name in INPUTS if name in example]
+
+    class Hidden(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.transformer = transformer
+
+        def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+            hidden: torch.Tensor = self.transformer(**dict(zip(names, inputs, strict=True))).last_hidden_state
+            return hidden
+
+    partial = target.with_suffix(".partial")
+    axes = {name: {0: "batch", 1: "tokens"} for name in [*names, "hidden"]}
+    # The TorchScript exporter warns that it is the old one: it needs no extra packages.
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            Hidden(),
+            tuple(example[name] for name in names),
+            str(partial),
+            input_names=names,
+            output_names=["hidden"],
+            dynamic_axes=axes,
+            opset_version=17,
+            dynamo=False,
+        )
+    partial.replace(target)

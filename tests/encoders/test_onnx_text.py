@@ -1,0 +1,72 @@
+"""The ONNX text encoder: exported once from the local weights, close to torch's vectors, and
+the same answers to the same questions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from omnidex.config import PACKAGED_TEXT_MODEL
+from omnidex.encoders.onnx_text import OnnxTextEncoder
+from omnidex.encoders.text import SentenceTransformerEncoder, resolve_text_model
+from omnidex.errors import ConfigError
+
+PASSAGES = [
+    "The ferry to Kellsay leaves at seven from pier four.",
+    "The orchard grows forty kinds of pear and three of quince.",
+    "High tide at the harbour came at half past three on Sunday.",
+    "The kiln fires the pots at twelve hundred degrees for a day.",
+    "Lock keepers lived in small stone cottages beside each lock.",
+    "Members of the library may borrow six books for three weeks.",
+]
+QUESTIONS = [
+    ("When does the boat to Kellsay depart?", 0),
+    ("What fruit trees are grown?", 1),
+    ("When was the water highest?", 2),
+    ("How hot does the oven get?", 3),
+    ("Where did the canal staff live?", 4),
+    ("How many books can I take out?", 5),
+]
+
+
+@pytest.mark.parametrize(("quantized", "closeness"), [(False, 0.9999), (True, 0.98)])
+def test_vectors_match_torchs_and_so_do_the_answers(
+    text_encoder: SentenceTransformerEncoder, tmp_path: Path, quantized: bool, closeness: float
+) -> None:
+    onnx = OnnxTextEncoder(PACKAGED_TEXT_MODEL, tmp_path, quantized=quantized)
+    assert onnx.dim == text_encoder.dim
+    texts = PASSAGES + [question for question, _ in QUESTIONS]
+    ours, theirs = np.array(onnx.encode(texts)), np.array(text_encoder.encode(texts))
+    cosines = (ours * theirs).sum(axis=1)
+    print(f"quantized={quantized}: cosine to torch min {cosines.min():.4f}, mean {cosines.mean():.4f}")
+    assert cosines.min() >= closeness
+    passages, questions = ours[: len(PASSAGES)], ours[len(PASSAGES) :]
+    assert [int(np.argmax(passages @ q)) for q in questions] == [answer for _, answer in QUESTIONS]
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-4)
+    # A text's vector alone is its vector in a batch of others (padding does not leak in); int8
+    # scales activations per batch, so there it is only very close.
+    alone = np.array(onnx.encode([texts[2]])[0])
+    assert float(alone @ ours[2]) >= (0.99999 if not quantized else 0.99)
+
+
+def test_the_export_is_made_once_and_reused(tmp_path: Path) -> None:
+    OnnxTextEncoder(PACKAGED_TEXT_MODEL, tmp_path)
+    [folder] = list(tmp_path.iterdir())
+    made = {path.name: path.stat().st_mtime_ns for path in folder.iterdir()}
+    assert {"model.onnx", "model-int8.onnx"} <= set(made)
+    again = OnnxTextEncoder(PACKAGED_TEXT_MODEL, tmp_path)
+    assert {path.name: path.stat().st_mtime_ns for path in folder.iterdir()} == made
+    assert again.version.endswith(":onnx-int8")
+
+
+def test_a_model_that_does_not_mean_pool_is_refused(tmp_path: Path) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(resolve_text_model(PACKAGED_TEXT_MODEL), device="cpu")
+    config = model[1].get_config_dict()
+    model[1] = type(model[1])(config["embedding_dimension"], pooling_mode="cls")
+    model.save(str(tmp_path / "cls-model"))
+    with pytest.raises(ConfigError, match="OMNIDEX_TEXT_BACKEND=torch"):
+        OnnxTextEncoder(str(tmp_path / "cls-model"), tmp_path / "cache")
