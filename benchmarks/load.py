@@ -2,10 +2,11 @@
 
 `omnidex serve` runs in a child process on a fresh data dir with the evaluation set's twenty
 documents. Then 50 client threads search as fast as they can, with the set's questions, for
-``--seconds``, while another thread keeps uploading new documents. It runs once with each
-query encoded alone (OMNIDEX_QUERY_BATCH_MS=0) and once with concurrent queries gathered into
-batches (the default), and prints errors, p50/p95 latency and throughput for each, and the
-throughput ratio batched ÷ one by one.
+``--seconds``, while another thread keeps uploading new documents. It runs three times: as
+before (the torch text encoder, each query encoded alone), with the int8 ONNX encoder and each
+query alone (OMNIDEX_QUERY_BATCH_MS=0), and as configured by default (int8, concurrent queries
+gathered into batches). It prints errors, p50/p95 latency and throughput for each, and the
+throughput ratios against the first and of batched against one by one.
 
 Run: ``python -m benchmarks.load [--clients 50] [--seconds 60]``.
 """
@@ -33,6 +34,13 @@ from tests.evalset import build as build_evalset
 from tests.files import make_pdf
 
 DOCUMENT_SUFFIXES = {".pdf", ".docx", ".pptx", ".md", ".html", ".txt"}
+# How the service encodes queries in each run: as it did before (torch, each query alone), the
+# int8 ONNX encoder alone, and the default (int8, concurrent queries batched).
+MODES = [
+    ("before", {"OMNIDEX_TEXT_BACKEND": "torch", "OMNIDEX_QUERY_BATCH_MS": "0"}),
+    ("one by one", {"OMNIDEX_QUERY_BATCH_MS": "0"}),
+    ("batched", {}),
+]
 
 
 @dataclass
@@ -42,6 +50,10 @@ class Run:
     errors: list[str] = field(default_factory=list)
     uploaded: int = 0
     seconds: float = 0.0
+
+    @property
+    def throughput(self) -> float:
+        return len(self.latencies) / self.seconds
 
     def row(self) -> str:
         done = len(self.latencies)
@@ -178,16 +190,17 @@ def main() -> None:
         corpus = [
             path for path in corpus if path.suffix in {".pdf", ".docx", ".pptx", ".md", ".html", ".txt"}
         ]
-        alone = measure("one by one", corpus, args.clients, args.seconds, OMNIDEX_QUERY_BATCH_MS="0")
-        batched = measure("batched", corpus, args.clients, args.seconds)
+        runs = [measure(name, corpus, args.clients, args.seconds, **env) for name, env in MODES]
     print(f"{args.clients} clients searching for {args.seconds:.0f} s while documents are uploaded")
     print(f"{'':<14} {'searches':>8} {'errors':>7} {'p50 ms':>8} {'p95 ms':>8} {'per s':>8} {'uploads':>9}")
-    for run in (alone, batched):
+    for run in runs:
         print(run.row())
         if run.errors:
             print(f"  errors: {sorted(set(run.errors))[:5]}")
-    ratio = (len(batched.latencies) / batched.seconds) / (len(alone.latencies) / alone.seconds)
-    print(f"throughput batched ÷ one by one: {ratio:.2f}")
+    before = runs[0].throughput
+    for run in runs[1:]:
+        print(f"throughput {run.name} ÷ {runs[0].name}: {run.throughput / before:.2f}")
+    print(f"throughput batched ÷ one by one (same encoder): {runs[2].throughput / runs[1].throughput:.2f}")
 
 
 if __name__ == "__main__":
