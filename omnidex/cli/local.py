@@ -55,7 +55,8 @@ def serve_here() -> Iterator[Path]:
     settings = get_settings()
     setup_logging(settings)
     logging.getLogger().setLevel(logging.WARNING)
-    runtime = or_exit(lambda: Runtime(settings))
+    with err_console.status("loading the models…", spinner="dots"):
+        runtime = or_exit(lambda: Runtime(settings))
     folder = Path(tempfile.mkdtemp(prefix="omnidex-"))  # mode 0700: this user only
     socket = folder / "api.sock"
     config = uvicorn.Config(

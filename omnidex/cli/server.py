@@ -98,7 +98,8 @@ def worker() -> None:
 
     settings = get_settings()
     setup_logging(settings)
-    runtime = or_exit(lambda: WorkerRuntime(settings))
+    with err_console.status("loading the models…", spinner="dots"):
+        runtime = or_exit(lambda: WorkerRuntime(settings))
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

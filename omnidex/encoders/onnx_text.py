@@ -11,6 +11,7 @@ mpnet); CLS-pooling ones (bge) stay on torch.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
@@ -191,12 +192,17 @@ def _exported(source: str, folder: Path, quantized: bool) -> Path:
     if wanted.is_file():
         return wanted
     folder.mkdir(parents=True, exist_ok=True)
-    log.info("exporting the text model to ONNX, once, into %s", folder)
-    process = multiprocessing.get_context("spawn").Process(
-        target=_export_files, args=(source, str(folder), quantized), name="omnidex-onnx-export"
-    )
-    process.start()
-    process.join()
+    # Processes starting together (a server and its workers) export once: the others wait.
+    with (folder / "export.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if wanted.is_file():
+            return wanted
+        log.info("exporting the text model to ONNX, once, into %s", folder)
+        process = multiprocessing.get_context("spawn").Process(
+            target=_export_files, args=(source, str(folder), quantized), name="omnidex-onnx-export"
+        )
+        process.start()
+        process.join()
     if process.exitcode != 0 or not wanted.is_file():
         raise ConfigError(
             f"could not export the text model to ONNX (exit code {process.exitcode}); "
