@@ -199,7 +199,7 @@ class Settings(BaseSettings):
         1000, ge=1, description="Open connections `omnidex serve` accepts; more are answered 503."
     )
     shutdown_timeout_s: float = Field(
-        5.0, ge=0, description="On SIGTERM, seconds open requests (answer streams) get to finish."
+        5.0, ge=1, description="On SIGTERM, seconds open requests (answer streams) get to finish."
     )
     tenant: str = Field("default", description="Tenant of requests that carry no API key.")
     allowed_hosts: str = Field(

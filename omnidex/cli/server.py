@@ -62,7 +62,7 @@ def server_config(application: Any, settings: Settings, host: str, port: int) ->
         port=port,
         http=timely_protocol(settings.header_timeout_s, settings.body_timeout_s),
         limit_concurrency=settings.max_connections,
-        timeout_graceful_shutdown=int(settings.shutdown_timeout_s) or None,
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout_s)),
         log_level=settings.log_level.lower(),
         # Logging is set up above; the API logs each request itself, with its id.
         log_config=None,

@@ -47,7 +47,7 @@ async def search(
     a voice question (transcribed, then searched as words), or several of them.
 
     Send JSON (`image`, `audio` as base64) or a multipart form (`image`, `audio` as files);
-    results are fused by RRF in Qdrant.
+    the vector spaces' results are fused (DBSF by default, OMNIDEX_FUSION).
     """
     body, image, audio = await read_query(request, SearchRequest)
     started = time.perf_counter()
