@@ -16,10 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -32,6 +28,7 @@ from benchmarks.text_ingest import percentile
 from tests.evalset import QUESTIONS
 from tests.evalset import build as build_evalset
 from tests.files import make_pdf
+from tests.serve import launch_serve, wait_healthy
 
 DOCUMENT_SUFFIXES = {".pdf", ".docx", ".pptx", ".md", ".html", ".txt"}
 # How the service encodes queries in each run: as it did before (torch, each query alone), the
@@ -67,21 +64,8 @@ class Service:
     """`omnidex serve` on a data dir of its own, in a child process."""
 
     def __init__(self, data_dir: Path, **env: str) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        command = shutil.which("omnidex") or str(Path(sys.executable).parent / "omnidex")
-        environment = {**os.environ, "OMNIDEX_DATA_DIR": str(data_dir), "OMNIDEX_LOG_LEVEL": "WARNING", **env}
-        self.process = subprocess.Popen([command, "serve", "--port", str(port)], env=environment)
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.2)
-        raise RuntimeError("omnidex serve did not start")
+        self.process, self.url = launch_serve(data_dir, **env)
+        wait_healthy(self.process, self.url)
 
     def stop(self) -> None:
         self.process.terminate()

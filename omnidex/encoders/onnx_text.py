@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from omnidex.encoders.text import resolve_text_model
+from omnidex.encoders.text import model_version, resolve_text_model
 from omnidex.errors import ConfigError, MissingExtra
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ class OnnxTextEncoder:
                 "(set OMNIDEX_TEXT_BACKEND=torch)"
             )
         self.name, self.batch_size = model, batch_size
-        base_version = Path(location).name if Path(location).exists() else location
+        base_version = model_version(location)
         self.version = f"{base_version}:onnx{'-int8' if quantized else ''}"
         self.max_length = int(_json(folder / "sentence_bert_config.json").get("max_seq_length") or 512)
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
@@ -80,7 +80,7 @@ class OnnxTextEncoder:
         self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self._inputs = {item.name for item in self._session.get_inputs()}
         self._lock = threading.Lock()
-        self.dim = full = int(self._encode_batch(["dimension"]).shape[1])
+        self.dim = full = int(self._run(self._tokenizer.encode_batch(["dimension"])).shape[1])
         if dim is not None and not 0 < dim <= full:
             raise ConfigError(f"text model {model!r} gives {full}-d vectors: cannot keep {dim} dimensions")
         if dim is not None and dim < full:
@@ -96,9 +96,6 @@ class OnnxTextEncoder:
                 vectors[chosen] = self._run([encoded[n] for n in chosen])[:, : self.dim]
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return [row.tolist() for row in vectors]
-
-    def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        return self._run(self._tokenizer.encode_batch(texts))
 
     def _run(self, encoded: list[Any]) -> np.ndarray:
         """Mean-pooled (not yet normalised) vectors of tokenised texts, padded to the longest."""

@@ -51,7 +51,7 @@ class SentenceTransformerEncoder:
             )
             raise ConfigError(f"cannot load text model {model!r}: {exc}{hint}") from exc
         self.name = model
-        self.version = _model_version(location)
+        self.version = model_version(location)
         get_dim = (
             getattr(self._model, "get_embedding_dimension", None)
             or self._model.get_sentence_embedding_dimension
@@ -85,6 +85,6 @@ class SentenceTransformerEncoder:
         return [row.tolist() for row in vectors]
 
 
-def _model_version(location: str) -> str:
+def model_version(location: str) -> str:
     path = Path(location)
     return path.name if path.exists() else location

@@ -10,13 +10,8 @@ document mid-way stops its work within seconds. SIGTERM mid-ingest stops the ser
 
 from __future__ import annotations
 
-import os
-import shutil
 import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -28,75 +23,52 @@ import pytest
 
 from tests.files import make_docx, make_object_storm_pdf, make_pdf, make_single_line_text
 from tests.paths import leaked_paths
+from tests.serve import launch_serve, wait_healthy
 
 PARSE_TIMEOUT = 25
 GB = 2**30
-
-
-def _omnidex() -> str:
-    found = shutil.which("omnidex") or str(Path(sys.executable).parent / "omnidex")
-    assert Path(found).exists(), "the omnidex command is not installed"
-    return found
 
 
 class Service:
     """`omnidex serve` in a child process, with its peak memory (PSS of its whole process tree)."""
 
     def __init__(self, data_dir: Path, **env: str) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [_omnidex(), "serve", "--port", str(self.port)],
-            env={**os.environ, "OMNIDEX_DATA_DIR": str(data_dir), "OMNIDEX_LOG_LEVEL": "WARNING", **env},
-        )
+        self.process, self.url = launch_serve(data_dir, **env)
         self.peak = 0
         self.each: dict[int, int] = {}
         self._watching = True
         self._watcher = threading.Thread(target=self._watch, daemon=True)
         self._watcher.start()
-        deadline = time.monotonic() + 120
-        while True:
-            assert self.process.poll() is None, "omnidex serve exited at start-up"
-            assert time.monotonic() < deadline, "omnidex serve did not start"
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
+        wait_healthy(self.process, self.url, timeout=120)
+
+    def _tree(self) -> list[psutil.Process]:
+        """`omnidex serve` and every process under it (readers, their fork server), or none."""
+        try:
+            root = psutil.Process(self.process.pid)
+            return [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
 
     def memory(self) -> int:
         """The service's memory now: proportional set sizes, so pages its processes share count once."""
-        try:
-            tree = [psutil.Process(self.process.pid)]
-            tree += tree[0].children(recursive=True)
-        except psutil.NoSuchProcess:
-            return 0
         total = 0
-        for process in tree:
+        for process in self._tree():
             try:
                 pss = process.memory_full_info().pss
-                total += pss
-                self.each[process.pid] = max(self.each.get(process.pid, 0), pss >> 20)
             except (psutil.NoSuchProcess, psutil.AccessDenied):
-                pass
+                continue
+            total += pss
+            self.each[process.pid] = max(self.each.get(process.pid, 0), pss >> 20)
         return total
 
     def cpu_seconds(self) -> float:
-        try:
-            tree = [psutil.Process(self.process.pid)]
-            tree += tree[0].children(recursive=True)
-        except psutil.NoSuchProcess:
-            return 0.0
         total = 0.0
-        for process in tree:
+        for process in self._tree():
             try:
                 times = process.cpu_times()
-                total += times.user + times.system
             except psutil.NoSuchProcess:
-                pass
+                continue
+            total += times.user + times.system
         return total
 
     def _watch(self) -> None:
