@@ -2,7 +2,7 @@
 
 Prints:
 - chunks/s through the pipeline (upload → ready, over HTTP) vs the bare text encoder on the
-  same chunks (target ratio ≥ 0.8);
+  same texts (target ratio ≥ 0.9);
 - search latency p50/p95 through the API vs the bare store query for the same vector, and
   vs encode + store query in-process, at 1k and 100k stored points (target: the API adds
   ≤ 5 ms at p50).
@@ -28,9 +28,12 @@ os.environ.setdefault("UNSTRUCTURED_DISABLE_NOTICE", "1")
 
 import httpx
 import uvicorn
+from sqlalchemy import select
 
 from omnidex.api.app import create_app
 from omnidex.config import Settings
+from omnidex.db.models import DocumentRow, ItemRow
+from omnidex.ingest.pipeline import context_of, item_of
 from omnidex.runtime import Runtime
 from omnidex.store import HybridQuery, QueryFilter
 from omnidex.types import Point, point_id
@@ -75,7 +78,11 @@ class LiveServer:
         self.thread.start()
         while not self.server.started:
             time.sleep(0.05)
-        return f"http://127.0.0.1:{self.port}"
+        url = f"http://127.0.0.1:{self.port}"
+        # Steady state: what the service warms up as it starts is not ingest time.
+        while any(v.startswith("warming") for v in httpx.get(f"{url}/readyz").json()["checks"].values()):
+            time.sleep(0.1)
+        return url
 
     def __exit__(self, *_: object) -> None:
         self.server.should_exit = True
@@ -102,11 +109,11 @@ def bench_ingest(runtime: Runtime, corpus: Path, url: str) -> None:
     failed = [d["name"] for d in docs if d["status"] != "ready"]
     chunks = sum(int(d["item_count"]) for d in docs)  # type: ignore[call-overload]
     with runtime.db.session() as session:
-        from sqlalchemy import select
-
-        from omnidex.db.models import ItemRow
-
-        texts = list(session.scalars(select(ItemRow.text)))
+        # The very texts the pipeline encoded: each chunk after its document's name.
+        rows = session.execute(
+            select(DocumentRow.name, ItemRow).join(ItemRow, ItemRow.doc_id == DocumentRow.id)
+        )
+        texts = [f"{context_of(name, item_of(row))}\n{row.text}" for name, row in rows]
     started = time.perf_counter()
     for start in range(0, len(texts), runtime.settings.text_batch_size):
         runtime.text_encoder.encode(texts[start : start + runtime.settings.text_batch_size])
@@ -115,7 +122,7 @@ def bench_ingest(runtime: Runtime, corpus: Path, url: str) -> None:
     print(f"\n== ingest: {len(docs)} files, {chunks} chunks{' FAILED: ' + str(failed) if failed else ''}")
     print(f"pipeline (upload → ready)  {pipeline_rate:8.1f} chunks/s   ({pipeline_seconds:.1f} s)")
     print(f"bare text encoder          {encoder_rate:8.1f} chunks/s   ({encoder_seconds:.1f} s)")
-    print(f"ratio pipeline / encoder   {pipeline_rate / encoder_rate:8.2f}   (target ≥ 0.8)")
+    print(f"ratio pipeline / encoder   {pipeline_rate / encoder_rate:8.2f}   (target ≥ 0.9)")
 
 
 def bench_search(runtime: Runtime, url: str, label: str, repeat: int, rng: random.Random) -> None:

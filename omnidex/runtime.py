@@ -270,6 +270,8 @@ class WorkerRuntime:
         )
 
     def start_workers(self, count: int) -> None:
+        if count and self.pipeline.readers is not None:
+            self.pipeline.readers.prestart()
         for index in range(count):
             worker = self.make_worker()
             thread = threading.Thread(

@@ -17,9 +17,9 @@ import json
 import logging
 import multiprocessing
 import os
-import threading
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -74,12 +74,15 @@ class OnnxTextEncoder:
         self._pad_id = self._tokenizer.token_to_id(pad) or 0
         path = _exported(str(folder), cache_dir / _folder_name(model, base_version), quantized)
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads or (os.cpu_count() or 1)
-        # Idle threads sleep instead of spinning: the cores are shared with parsing and OCR.
+        # One thread a batch, and as many batches at once as there are cores: batches from
+        # different documents (or one long list) run side by side, and none waits for a
+        # straggling thread of another.
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self._inputs = {item.name for item in self._session.get_inputs()}
-        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(threads or (os.cpu_count() or 1), thread_name_prefix="text-encoder")
         self.dim = full = int(self._run(self._tokenizer.encode_batch(["dimension"])).shape[1])
         if dim is not None and not 0 < dim <= full:
             raise ConfigError(f"text model {model!r} gives {full}-d vectors: cannot keep {dim} dimensions")
@@ -90,10 +93,11 @@ class OnnxTextEncoder:
         if not texts:
             return []
         vectors = np.empty((len(texts), self.dim), dtype=np.float32)
-        with self._lock:
-            encoded = self._tokenizer.encode_batch(list(texts))
-            for chosen in _batches([len(e.ids) for e in encoded], self.batch_size):
-                vectors[chosen] = self._run([encoded[n] for n in chosen])[:, : self.dim]
+        encoded = self._tokenizer.encode_batch(list(texts))
+        batches = _batches([len(e.ids) for e in encoded], self.batch_size)
+        runs = [self._pool.submit(self._run, [encoded[n] for n in chosen]) for chosen in batches]
+        for chosen, run in zip(batches, runs, strict=True):
+            vectors[chosen] = run.result()[:, : self.dim]
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return [row.tolist() for row in vectors]
 

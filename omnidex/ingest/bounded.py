@@ -40,6 +40,25 @@ class ParseBudget:
         self._idle: list[_Child] = []
         self._lock = threading.Lock()
         self._closed = False
+        self._warming: threading.Thread | None = None
+
+    def prestart(self) -> None:
+        """Start the readers now, in the background: the first one to start loads the parser
+        and its language model for all, which takes seconds the first file should not wait."""
+        self._warming = threading.Thread(target=self._prestart, name="readers-warming", daemon=True)
+        self._warming.start()
+
+    def _prestart(self) -> None:
+        try:
+            for _ in range(self.size):
+                self._give_back(_ready(_Child(self.memory_mb, self.warm), self.timeout_s))
+        except Exception:  # the first file will say what is wrong
+            log.warning("the document readers could not be started ahead of time", exc_info=True)
+
+    @property
+    def warming(self) -> bool:
+        """Whether readers started by ``prestart`` are still loading."""
+        return self._warming is not None and self._warming.is_alive()
 
     def run(self, fn: Callable[..., T], *args: Any, what: str, check: Callable[[], None]) -> T:
         """``fn(*args)`` in a child. Raises what it raised, an IngestError when it overran its
@@ -76,6 +95,16 @@ class ParseBudget:
                 self._idle.append(child)
                 return
         child.stop()
+
+
+def _ready(child: _Child, timeout_s: float) -> _Child:
+    """``child``, once it answers a call (that is, once it has warmed up)."""
+    child.call(_nothing, (), what="file", timeout_s=timeout_s, check=lambda: None)
+    return child
+
+
+def _nothing() -> None:
+    return None
 
 
 def _context() -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -179,3 +180,10 @@ def test_health_and_readiness(client: TestClient) -> None:
     assert ready.json()["checks"]["database"] in ("ok: sqlite", "ok: postgresql")
     assert ready.json()["checks"]["vector_store"] == "ok"
     assert ready.json()["checks"]["generator"].startswith("off: no generator configured")
+    # The document readers load the parser in the background, and say so until they have.
+    deadline = time.monotonic() + 60
+    while (readers := client.get("/readyz").json()["checks"]["document_readers"]).startswith("warming"):
+        assert readers.startswith("warming: loading the document parser")
+        assert time.monotonic() < deadline, "the readers never finished warming up"
+        time.sleep(0.1)
+    assert readers == "ok: up to 1 reader process"

@@ -70,3 +70,18 @@ def test_a_model_that_does_not_mean_pool_is_refused(tmp_path: Path) -> None:
     model.save(str(tmp_path / "cls-model"))
     with pytest.raises(ConfigError, match="OMNIDEX_TEXT_BACKEND=torch"):
         OnnxTextEncoder(str(tmp_path / "cls-model"), tmp_path / "cache")
+
+
+def test_callers_on_many_threads_get_their_own_vectors(tmp_path: Path) -> None:
+    """Batches from several callers run side by side on the encoder's threads; each caller gets
+    back its own texts' vectors, in order, as if it had been alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    onnx = OnnxTextEncoder(PACKAGED_TEXT_MODEL, tmp_path, quantized=False)
+    lists = [PASSAGES[n:] + [q for q, _ in QUESTIONS[:n]] for n in range(len(PASSAGES))]
+    alone = [np.array(onnx.encode(texts)) for texts in lists]
+    with ThreadPoolExecutor(len(lists)) as pool:
+        together = list(pool.map(lambda texts: np.array(onnx.encode(texts * 4)), lists))
+    for mine, theirs, texts in zip(alone, together, lists, strict=True):
+        assert theirs.shape == (4 * len(texts), onnx.dim)
+        assert np.allclose(np.tile(mine, (4, 1)), theirs, atol=1e-5)

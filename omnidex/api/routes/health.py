@@ -38,6 +38,13 @@ async def readyz(request: Request) -> JSONResponse:
     checks["ocr"] = "ok: tesseract" if runtime.ocr_off is None else f"off: {runtime.ocr_off}"
     checks["speech"] = f"ok: {runtime.transcriber.name}" if runtime.transcriber else "off"
     checks["workers"] = f"{runtime.worker_count} in this process"
+    readers = runtime.pipeline.readers
+    if runtime.worker_count and readers is not None:
+        checks["document_readers"] = (
+            "warming: loading the document parser (files wait until it is loaded)"
+            if readers.warming
+            else f"ok: up to {readers.size} reader process{'es' if readers.size > 1 else ''}"
+        )
     checks["generator"] = await _generator_check(runtime)
     ready = all(not value.startswith("error") for value in checks.values())
     body = HealthResponse(status="ready" if ready else "unavailable", checks=checks)
