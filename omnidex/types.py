@@ -50,6 +50,14 @@ class Item:
     extra: dict[str, Any] = field(default_factory=dict)
     # A PIL image to encode (downscaled); dropped once the item is encoded.
     image: Any = None
+    # Text still being read from the picture (a Future of OCR's text), settled before encoding.
+    reading: Any = None
+
+    def settle(self) -> None:
+        """Wait for the text being read from the picture, and take it as the item's text."""
+        if self.reading is not None:
+            self.text = self.extra["ocr_text"] = self.reading.result()
+            self.reading = None
 
 
 def point_id(doc_id: str, item_key: str) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from omnidex.ingest.partition import NO_SUFFIXES, Source
 from omnidex.media import derived
 from omnidex.media.images import ENCODE_SIDE, THUMB_SIDE, LoadedImage, load_image, save_jpeg, shrunk
-from omnidex.media.ocr import ocr_image
+from omnidex.media.ocr import ocr_soon
 from omnidex.types import Item, ItemKind, Modality
 
 IMAGE_MIMES = {
@@ -51,16 +51,19 @@ def picture_item(
     *,
     text: str | None = None,
 ) -> Item:
-    """An image item: thumbnail (and, for pictures not stored as files, a copy) saved, OCR read
-    (unless ``text`` is what OCR already read in it)."""
+    """An image item: thumbnail (and, for pictures not stored as files, a copy) saved, and its
+    text being read by OCR (unless ``text`` is what OCR already read in it)."""
     pipeline = source.pipeline
     folder = pipeline.blobs.derived_dir(source.doc.id)
     small = shrunk(loaded.image, ENCODE_SIDE)
     save_jpeg(small, derived.thumbnail_path(folder, key), THUMB_SIDE)
     if keep_copy:
         save_jpeg(loaded.image, derived.copy_path(folder, key), COPY_SIDE, quality=90)
+    reading = None
     if text is None:
-        text = ocr_image(loaded.image, timeout=pipeline.ocr_timeout) if pipeline.ocr else ""
+        # Read on the OCR threads while the next pictures are loaded; settled before encoding.
+        reading = ocr_soon(loaded.image, timeout=pipeline.ocr_timeout) if pipeline.ocr else None
+        text = ""
     return Item(
         key=key,
         modality=Modality.IMAGE,
@@ -69,4 +72,5 @@ def picture_item(
         page=page,
         extra={"width": loaded.width, "height": loaded.height, "ocr_text": text},
         image=small,
+        reading=reading,
     )

@@ -144,6 +144,8 @@ class Pipeline:
     def encode(self, entries: Sequence[tuple[DocumentRow, str, Item]]) -> list[Point]:
         """One point per (document, its MIME type, item), with the vectors that apply to it."""
         items = [item for _, _, item in entries]
+        for item in items:
+            item.settle()
         with_text = [n for n, item in enumerate(items) if item.text.strip()]
         texts = [f"{context_of(entries[n][0].name, items[n])}\n{items[n].text}" for n in with_text]
         spoken = [(n, text) for n, item in enumerate(items) for text in sentence_texts(item)]
