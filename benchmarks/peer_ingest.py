@@ -1,4 +1,7 @@
-"""Ingest throughput, omnidex against txtai 9, on the same generated text-only documents.
+"""Ingest throughput, omnidex against txtai 9, on the same generated documents.
+
+Text-only documents first; then the same with a picture of printed words in each PDF, DOCX and
+PPTX, which omnidex also reads (OCR) and indexes, and txtai's text pipeline passes over.
 
 omnidex: upload over HTTP → every document ready (parse in reader processes, encode, upsert),
 with `omnidex serve`'s default two workers. txtai: what a txtai user runs for the same files —
@@ -8,6 +11,7 @@ MiniLM + BM25) in-process. Rounds alternate between the two; medians are reporte
 
 from __future__ import annotations
 
+import io
 import random
 import statistics
 import tempfile
@@ -19,13 +23,16 @@ import httpx
 from benchmarks.text_ingest import LiveServer, sentence, upload_and_wait
 from omnidex.config import Settings
 from omnidex.runtime import Runtime
-from tests.files import make_docx, make_pdf, make_pptx
+from tests.files import make_docx, make_pdf, make_picture, make_pptx
 
 KINDS = ("pdf", "docx", "pptx", "html", "md")
 
 
-def make_documents(folder: Path, count: int, paragraphs: int, seed: int = 7) -> list[Path]:
-    """``count`` documents, PDF, DOCX, PPTX, HTML and Markdown in turn, of ``paragraphs`` each."""
+def make_documents(
+    folder: Path, count: int, paragraphs: int, seed: int = 7, pictures: bool = False
+) -> list[Path]:
+    """``count`` documents, PDF, DOCX, PPTX, HTML and Markdown in turn, of ``paragraphs`` each;
+    with ``pictures``, each PDF, DOCX and PPTX also holds a picture of a few printed words."""
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
     made = []
@@ -45,12 +52,45 @@ def make_documents(folder: Path, count: int, paragraphs: int, seed: int = 7) -> 
             path.write_text(f"<html><body><h1>{title}</h1>{paragraphs_html}</body></html>")
         else:
             path.write_text(f"# {title}\n\n" + "\n\n".join(body) + "\n")
+        if pictures and kind in ("pdf", "docx", "pptx"):
+            add_picture(path, " ".join(rng.choices(body[0].split(), k=3)))
         made.append(path)
     return made
 
 
+def add_picture(path: Path, words: str) -> None:
+    """A 640×240 picture of ``words`` added to the document at ``path``, after its text."""
+    png = io.BytesIO()
+    make_picture(words, size=(640, 240)).save(png, format="PNG")
+    if path.suffix == ".docx":
+        import docx
+
+        document = docx.Document(str(path))
+        document.add_picture(io.BytesIO(png.getvalue()))
+        document.save(str(path))
+    elif path.suffix == ".pptx":
+        from pptx import Presentation
+        from pptx.util import Inches
+
+        deck = Presentation(str(path))
+        deck.slides[0].shapes.add_picture(io.BytesIO(png.getvalue()), Inches(1), Inches(5), Inches(4))
+        deck.save(str(path))
+    else:
+        from pypdf import PdfReader, PdfWriter
+        from reportlab.lib.utils import ImageReader
+        from reportlab.pdfgen.canvas import Canvas
+
+        stamp = io.BytesIO()
+        canvas = Canvas(stamp)
+        canvas.drawImage(ImageReader(io.BytesIO(png.getvalue())), 72, 72, width=320, height=120)
+        canvas.save()
+        writer = PdfWriter(clone_from=str(path))
+        writer.pages[0].merge_page(PdfReader(stamp).pages[0])
+        writer.write(str(path))
+
+
 def omnidex_round(paths: list[Path], scratch: Path) -> tuple[float, int]:
-    """Seconds from upload to all ready, and the chunks made."""
+    """Seconds from upload to all ready, and the items made (chunks, and pictures where there are)."""
     runtime = Runtime(Settings(data_dir=scratch, visual_search=False, poll_seconds=0.05))
     try:
         runtime.text_encoder.encode(["warm up"])
@@ -88,12 +128,14 @@ def txtai_round(paths: list[Path]) -> tuple[float, int]:
     return time.perf_counter() - started, len(rows)
 
 
-def ingest_rounds(count: int, paragraphs: int, rounds: int) -> dict[str, dict[str, float]]:
+def ingest_rounds(
+    count: int, paragraphs: int, rounds: int, pictures: bool = False
+) -> dict[str, dict[str, float]]:
     """Median seconds, chunks and chunks/s of each system over ``rounds`` alternating rounds."""
     seconds: dict[str, list[float]] = {"omnidex": [], "txtai": []}
     chunks: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        paths = make_documents(Path(tmp) / "documents", count, paragraphs)
+        paths = make_documents(Path(tmp) / "documents", count, paragraphs, pictures=pictures)
         txtai_round(paths[:2])  # loads unstructured and its language model once, as a server would
         for n in range(rounds):
             took, chunks["omnidex"] = omnidex_round(paths, Path(tmp) / f"data-{n}")
