@@ -19,6 +19,7 @@ from omnidex.api.openapi import completed_openapi
 from omnidex.api.routes import answer, chat, documents, health, info, media, search, web
 from omnidex.config import Settings, get_settings
 from omnidex.db import keys
+from omnidex.mcp.http import mount_mcp
 from omnidex.runtime import Runtime
 from omnidex.store.versions import live_edge_dir
 
@@ -53,7 +54,8 @@ def create_app(
         app.state.open_access = open_access
         _log_start(active, count)
         try:
-            yield
+            async with mcp_sessions:
+                yield
         finally:
             app.state.runtime = None
             if active.generator is not None:
@@ -83,6 +85,7 @@ def create_app(
     app.include_router(info.router)
     app.include_router(web.router)
     app.mount("/ui", StaticFiles(directory=web.ASSETS), name="ui")
+    mcp_sessions = mount_mcp(app, limits)
     app.openapi = completed_openapi(app)  # type: ignore[method-assign]
     return app
 

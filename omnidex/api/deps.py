@@ -18,6 +18,9 @@ from omnidex.retrieval import Retriever
 from omnidex.runtime import Runtime
 from omnidex.store import VectorStore
 
+NO_KEY = "this server needs an API key: send the header Authorization: Bearer <key>"
+BAD_KEY = "that API key is not valid, or it was revoked"
+
 
 async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime | None = getattr(request.app.state, "runtime", None)
@@ -61,10 +64,10 @@ async def get_caller(request: Request, runtime: Annotated[Runtime, Depends(get_r
         return Caller(runtime.settings.tenant, Role.ADMIN)
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("this server needs an API key: send the header Authorization: Bearer <key>")
+        raise Unauthorized(NO_KEY)
     caller = runtime.keys.verify(token.strip())
     if caller is None:
-        raise Unauthorized("that API key is not valid, or it was revoked")
+        raise Unauthorized(BAD_KEY)
     return caller
 
 
