@@ -66,6 +66,21 @@ def test_services_run_commands_that_exist(compose: dict[str, Any]) -> None:
         assert set(options) <= known
 
 
+def test_the_sync_service_follows_a_folder_through_the_api(compose: dict[str, Any]) -> None:
+    sync = compose["services"]["sync"]
+    program, command, folder, *options = sync["command"]
+    assert (program, command, folder) == ("omnidex", "sync", "/sync")
+    params = get_command(app).commands["sync"].params  # type: ignore[attr-defined]
+    assert {o for o in options if o.startswith("--")} <= {opt for param in params for opt in param.opts}
+    # Settings, or the command's own variables (its key for the API).
+    envvars = {param.envvar for param in params if isinstance(param.envvar, str)}
+    assert sync["profiles"] == ["sync"]
+    assert sync["depends_on"] == {"api": {"condition": "service_healthy"}}
+    assert any(volume.endswith(":/sync:ro") for volume in sync["volumes"])
+    unknown = [v for v in sync["environment"] if v.startswith("OMNIDEX_") and not (_known(v) or v in envvars)]
+    assert unknown == []
+
+
 def test_dependencies_wait_for_healthy_services(compose: dict[str, Any]) -> None:
     services = compose["services"]
     for name in OMNIDEX_SERVICES:

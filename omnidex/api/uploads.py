@@ -18,6 +18,7 @@ from starlette.requests import ClientDisconnect, Request
 from omnidex.blobs import Blob, BlobStore, BlobWriter
 from omnidex.errors import InvalidRequest, OmnidexError, PayloadTooLarge, UnsupportedMediaType
 
+MAX_SOURCE_CHARS = 1024
 MAX_NAME_CHARS = 255
 _EXTENDED = re.compile(r"filename\*\s*=\s*([^;]+)", re.IGNORECASE)
 
@@ -123,6 +124,14 @@ def extended_filename(disposition: bytes) -> str | None:
         return unquote(encoded, encoding=charset or "utf-8", errors="strict")
     except (LookupError, UnicodeDecodeError):
         return None
+
+
+def clean_source(raw: str) -> str:
+    """A document's source as its uploader names it (a path, a URL), without control characters."""
+    source = "".join(ch for ch in raw if unicodedata.category(ch)[0] != "C").strip()
+    if not source:
+        raise InvalidRequest("`source` is empty")
+    return source
 
 
 def clean_filename(raw: str) -> str:

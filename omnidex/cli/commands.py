@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from omnidex.cli import agents, evaluate, queries, server
+from omnidex.cli import agents, evaluate, folders, queries, server
 from omnidex.cli.common import app
 
-__all__ = ["agents", "app", "evaluate", "queries", "server"]
+__all__ = ["agents", "app", "evaluate", "folders", "queries", "server"]

@@ -82,19 +82,30 @@ class Client:
         wait: bool = False,
         timeout: float | None = None,
         progress: Progress | None = None,
+        sources: Sequence[str] | None = None,
     ) -> list[UploadedDocument] | list[DocumentOut]:
-        """Upload files one request each, streamed from disk; with ``wait``, their final states."""
-        uploaded = [self._upload_one(source, progress) for source in files]
+        """Upload files one request each, streamed from disk; with ``wait``, their final states.
+
+        ``sources``, one per file, are the names the documents keep in place of the files' names
+        (their paths in a synced folder, say)."""
+        if sources is not None and len(sources) != len(files):
+            raise ValueError("give one source for each file")
+        named = list(sources) if sources is not None else [None] * len(files)
+        uploaded = [self._upload_one(source, progress, n) for source, n in zip(files, named, strict=True)]
         return self.wait(uploaded, timeout=timeout) if wait else uploaded
 
-    def _upload_one(self, source: str | Path | IO[bytes], progress: Progress | None) -> UploadedDocument:
+    def _upload_one(
+        self, source: str | Path | IO[bytes], progress: Progress | None, named: str | None = None
+    ) -> UploadedDocument:
         name = upload_name(source)
         if isinstance(source, str | Path):
             with Path(source).open("rb") as handle:
-                return self._post_file(handle, name, progress)
-        return self._post_file(source, name, progress)
+                return self._post_file(handle, name, progress, named)
+        return self._post_file(source, name, progress, named)
 
-    def _post_file(self, handle: IO[bytes], name: str, progress: Progress | None) -> UploadedDocument:
+    def _post_file(
+        self, handle: IO[bytes], name: str, progress: Progress | None, named: str | None = None
+    ) -> UploadedDocument:
         start = handle.tell() if handle.seekable() else 0
         for attempt in range(self.retries + 1):
             if attempt:
@@ -102,7 +113,11 @@ class Client:
                 handle.seek(start)
             body: Any = Counting(handle, name, _size(handle), progress)
             try:
-                response = self._http.post("/v1/documents", files={"files": (name, body, content_type(name))})
+                response = self._http.post(
+                    "/v1/documents",
+                    params={"source": named} if named else None,
+                    files={"files": (name, body, content_type(name))},
+                )
             except httpx.TransportError as exc:
                 if attempt >= self.retries or not handle.seekable():
                     raise ClientError(f"cannot reach omnidex: {exc}") from exc

@@ -187,3 +187,30 @@ def test_health_and_readiness(client: TestClient) -> None:
         assert time.monotonic() < deadline, "the readers never finished warming up"
         time.sleep(0.1)
     assert readers == "ok: up to 1 reader process"
+
+
+def test_an_upload_may_name_its_source(client: TestClient, tmp_path: Path) -> None:
+    """`?source=` keeps a path (a synced file's, say) as the document's name and its hits' source."""
+    path = make_pdf(tmp_path / "minutes.pdf", [["The harbour board met on Tuesday about the new pier."]])
+    with path.open("rb") as handle:
+        response = client.post(
+            "/v1/documents",
+            params={"source": "s3://records/2024/minutes.pdf\x07"},
+            files={"files": ("minutes.pdf", handle, "application/pdf")},
+        )
+    assert response.status_code == 202
+    [document] = response.json()["documents"]
+    assert document["name"] == "s3://records/2024/minutes.pdf"  # control characters dropped
+    wait_until_done(client, [document["id"]])
+    assert search(client, "harbour board pier")[0]["source"] == "s3://records/2024/minutes.pdf"
+    two = client.post(
+        "/v1/documents",
+        params={"source": "notes/a.txt"},
+        files=[
+            ("files", ("a.txt", b"alpha notes", "text/plain")),
+            ("files", ("b.txt", b"beta", "text/plain")),
+        ],
+    )
+    assert two.status_code == 400
+    assert two.json()["error"]["message"] == "`source` names one file: upload that file alone"
+    assert [d["name"] for d in client.get("/v1/documents").json()["documents"]] == [document["name"]]

@@ -58,7 +58,8 @@ async def test_a_desktop_agent_indexes_searches_and_asks_over_stdio(
         missing = await mcp.call_tool("upload", {"paths": [str(tmp_path / "nowhere.pdf")]})
         assert missing.is_error
 
-        hits = structured(await mcp.call_tool("search", {"query": "what temperature does the kiln reach"}))["hits"]
+        asked = {"query": "what temperature does the kiln reach"}
+        hits = structured(await mcp.call_tool("search", asked))["hits"]
         assert hits[0]["source"] == "kilns.pdf"
         assert hits[0]["page"] == 2
         answered = structured(await mcp.call_tool("answer", {"question": "How hot does the kiln get?"}))

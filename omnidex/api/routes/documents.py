@@ -13,12 +13,12 @@ from starlette.concurrency import run_in_threadpool
 
 from omnidex.api.deps import BlobsDep, DatabaseDep, SettingsDep, StoreDep, TenantDep, WriterDep
 from omnidex.api.sse import SSE_HEADERS, sse_comment, sse_event
-from omnidex.api.uploads import UploadedFile, receive_files
+from omnidex.api.uploads import MAX_SOURCE_CHARS, UploadedFile, clean_source, receive_files
 from omnidex.blobs import BlobStore
 from omnidex.db import documents
 from omnidex.db.engine import Database
 from omnidex.db.models import DocumentRow
-from omnidex.errors import NotFound
+from omnidex.errors import InvalidRequest, NotFound
 from omnidex.ingest.intake import register_upload, remove_document
 from omnidex.retrieval.hits import item_hit
 from omnidex.schemas import (
@@ -44,24 +44,40 @@ KEEPALIVE_SECONDS = 15.0
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=UploadResponse, responses=ERRORS)
 async def upload_documents(
-    request: Request, db: DatabaseDep, blobs: BlobsDep, settings: SettingsDep, caller: WriterDep
+    request: Request,
+    db: DatabaseDep,
+    blobs: BlobsDep,
+    settings: SettingsDep,
+    caller: WriterDep,
+    source: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_SOURCE_CHARS,
+            description="The name the one uploaded file keeps as its document's `source`, in place of "
+            "its file name: a path in a synced folder or bucket, say (`omnidex sync` sends it).",
+        ),
+    ] = None,
 ) -> UploadResponse:
     """Upload one or more files (multipart, any field name); each is queued for indexing.
 
     Identical bytes already uploaded by the tenant return the existing document.
     A file over the size limit fails the whole request with 413, before it is stored.
     """
+    named = clean_source(source) if source is not None else None
     received: list[UploadedFile] = []
     try:
         await receive_files(
             request, blobs, settings.max_upload_bytes, received, settings.max_files_per_upload
         )
+        if named is not None and len(received) != 1:
+            raise InvalidRequest("`source` names one file: upload that file alone")
     except BaseException:
         await run_in_threadpool(_discard_unregistered, db, blobs, received)
         raise
     out = []
     for upload in received:
-        created = await run_in_threadpool(register_upload, db, blobs, upload.blob, upload.name, caller.tenant)
+        name = named or upload.name
+        created = await run_in_threadpool(register_upload, db, blobs, upload.blob, name, caller.tenant)
         doc = created.document
         out.append(
             UploadedDocument(
