@@ -110,16 +110,19 @@ class VideoPartitioner:
     def items(self, source: Source) -> Iterator[tuple[Item, float]]:
         info = probe_video(source.path)
         transcriber = source.pipeline.transcriber
-        on_screen: list[str] = []
+        on_screen: list[Item] = []  # the keyframes, whose words help Whisper hear the names
         if info.has_video:
             share = 0.5 if info.has_audio and transcriber else 1.0
             for item, fraction in self._keyframes(source, info.duration):
-                on_screen.append(item.text)
+                on_screen.append(item)
                 yield item, share * fraction
         if info.has_audio and transcriber is not None:
             modality = Modality.VIDEO if info.has_video else Modality.AUDIO
             done = 0.5 if info.has_video else 0.0
-            speech = speech_items(source, transcriber, modality, " ".join(on_screen))
+            for keyframe in on_screen:
+                keyframe.settle()  # its words may still be being read
+            words = " ".join(keyframe.text for keyframe in on_screen)
+            speech = speech_items(source, transcriber, modality, words)
             yield from ((item, done + (1 - done) * f) for item, f in speech)
         elif not info.has_video:
             raise IngestError(no_speech_reason("this file has only an audio track"))

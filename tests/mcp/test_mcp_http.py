@@ -4,6 +4,7 @@ schemas, a search, an answer with citations, tool errors, and keys."""
 from __future__ import annotations
 
 import base64
+import io
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -19,7 +20,7 @@ from omnidex.api.app import create_app
 from omnidex.db import keys
 from omnidex.runtime import Runtime
 from tests import omni_fakes
-from tests.files import make_pdf
+from tests.files import make_pdf, make_picture
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -98,9 +99,21 @@ async def test_tools_search_answer_and_errors_over_http(served: tuple[str, Runti
         assert answered["citations"][0]["number"] == 1
 
         listed = structured(await mcp.call_tool("list_documents", {}))
-        assert [d["name"] for d in listed["documents"]] == ["owls.pdf"]
+        assert [d["name"] for d in listed["documents"]] == ["owls.pdf"]  # before the picture below
         read = structured(await mcp.call_tool("get_document", {"document_id": document["id"]}))
         assert [item["page"] for item in read["items"]] == [1, 2]
+
+        # A picture hit comes back as the picture itself when the agent asks for media.
+        png = io.BytesIO()
+        make_picture("LIGHTHOUSE", size=(640, 200)).save(png, format="PNG")
+        picture = {"name": "sign.png", "content_base64": base64.b64encode(png.getvalue()).decode()}
+        structured(await mcp.call_tool("upload", {"files": [picture]}))
+        asked = {"query": "lighthouse", "modalities": ["image"], "include_media": True}
+        shown = await mcp.call_tool("search", asked)
+        assert structured(shown)["hits"][0]["source"] == "sign.png"
+        [image] = [block for block in shown.content if block.type == "image"]
+        assert image.mime_type == "image/jpeg"
+        assert base64.b64decode(image.data)[:3] == b"\xff\xd8\xff"
 
         unknown = await mcp.call_tool("get_document", {"document_id": "no-such-document"})
         # The REST API's words, after the SDK's prefix.
