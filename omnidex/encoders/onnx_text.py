@@ -17,6 +17,7 @@ import json
 import logging
 import multiprocessing
 import os
+import threading
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -52,7 +53,7 @@ class OnnxTextEncoder:
         threads: int = 0,
     ) -> None:
         try:
-            import onnxruntime
+            import onnxruntime  # noqa: F401  (here to say what is missing; used in _load)
             from tokenizers import Tokenizer
         except ImportError as exc:
             raise MissingExtra("onnxruntime", "server") from exc
@@ -72,7 +73,33 @@ class OnnxTextEncoder:
         self._tokenizer.no_padding()  # each batch is padded to its own longest text
         pad = str(_json(folder / "special_tokens_map.json").get("pad_token") or "[PAD]")
         self._pad_id = self._tokenizer.token_to_id(pad) or 0
-        path = _exported(str(folder), cache_dir / _folder_name(model, base_version), quantized)
+        self._pool = ThreadPoolExecutor(threads or (os.cpu_count() or 1), thread_name_prefix="text-encoder")
+        self._ready, self._failure = threading.Event(), ""
+        export = (str(folder), cache_dir / _folder_name(model, base_version), quantized)
+        pooled = _pooled_dim(folder)
+        if _export_path(*export[1:]).is_file() or pooled is None:
+            full = self._load(_exported(*export))
+            self._ready.set()
+        else:
+            # The first start exports the model (seconds): the service starts meanwhile, and
+            # the first texts to encode wait for it (``warming`` says so).
+            full = pooled
+            threading.Thread(target=self._load_later, args=export, name="onnx-export", daemon=True).start()
+        self.dim = full
+        if dim is not None and not 0 < dim <= full:
+            raise ConfigError(f"text model {model!r} gives {full}-d vectors: cannot keep {dim} dimensions")
+        if dim is not None and dim < full:
+            self.dim, self.version = dim, f"{self.version}:{dim}d"
+
+    @property
+    def warming(self) -> bool:
+        """Whether the model is still being exported (once per data dir)."""
+        return not self._ready.is_set()
+
+    def _load(self, path: Path) -> int:
+        """Open the exported model; returns its vectors' size."""
+        import onnxruntime
+
         options = onnxruntime.SessionOptions()
         # One thread a batch, and as many batches at once as there are cores: batches from
         # different documents (or one long list) run side by side, and none waits for a
@@ -82,16 +109,25 @@ class OnnxTextEncoder:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self._inputs = {item.name for item in self._session.get_inputs()}
-        self._pool = ThreadPoolExecutor(threads or (os.cpu_count() or 1), thread_name_prefix="text-encoder")
-        self.dim = full = int(self._run(self._tokenizer.encode_batch(["dimension"])).shape[1])
-        if dim is not None and not 0 < dim <= full:
-            raise ConfigError(f"text model {model!r} gives {full}-d vectors: cannot keep {dim} dimensions")
-        if dim is not None and dim < full:
-            self.dim, self.version = dim, f"{self.version}:{dim}d"
+        return int(self._run(self._tokenizer.encode_batch(["dimension"])).shape[1])
+
+    def _load_later(self, source: str, folder: Path, quantized: bool) -> None:
+        try:
+            full = self._load(_exported(source, folder, quantized))
+            if full < self.dim:
+                self._failure = f"the exported text model gives {full}-d vectors, not {self.dim}"
+        except Exception as exc:
+            log.exception("exporting the text model failed")
+            self._failure = f"exporting the text model failed: {exc}"
+        finally:
+            self._ready.set()
 
     def encode(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:
             return []
+        self._ready.wait()
+        if self._failure:
+            raise ConfigError(self._failure)
         vectors = np.empty((len(texts), self.dim), dtype=np.float32)
         encoded = self._tokenizer.encode_batch(list(texts))
         batches = _batches([len(e.ids) for e in encoded], self.batch_size)
@@ -164,11 +200,7 @@ def _model_folder(location: str, allow_downloads: bool) -> Path:
 
 def _mean_pooled(folder: Path) -> bool:
     """Whether the model is a transformer, mean pooling and (maybe) normalisation, and no more."""
-    try:
-        listed = json.loads((folder / "modules.json").read_text())
-    except (OSError, ValueError):
-        return False
-    modules = [module for module in listed if isinstance(module, dict)] if isinstance(listed, list) else []
+    modules = _json_list(folder / "modules.json")
     kinds = [str(module.get("type", "")).rsplit(".", 1)[-1] for module in modules]
     if kinds[:2] != ["Transformer", "Pooling"] or any(kind != "Normalize" for kind in kinds[2:]):
         return False
@@ -186,10 +218,30 @@ def _folder_name(name: str, version: str) -> str:
     return f"{readable}-{digest}"
 
 
+def _pooled_dim(folder: Path) -> int | None:
+    """The size of the model's pooled vectors, from its configuration (None when it does not say)."""
+    modules = _json_list(folder / "modules.json")
+    config = _json(folder / str(modules[1].get("path", "")) / "config.json") if len(modules) > 1 else {}
+    size = config.get("word_embedding_dimension")
+    return size if isinstance(size, int) and size > 0 else None
+
+
+def _json_list(path: Path) -> list[dict[str, Any]]:
+    try:
+        loaded = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return []
+    return [item for item in loaded if isinstance(item, dict)] if isinstance(loaded, list) else []
+
+
+def _export_path(folder: Path, quantized: bool) -> Path:
+    return folder / ("model-int8.onnx" if quantized else "model.onnx")
+
+
 def _exported(source: str, folder: Path, quantized: bool) -> Path:
     """The model at ``source`` as ONNX in ``folder``: exported (and, for int8, quantised) the
     first time, in a child process, so this one never loads torch for it."""
-    wanted = folder / ("model-int8.onnx" if quantized else "model.onnx")
+    wanted = _export_path(folder, quantized)
     if wanted.is_file():
         return wanted
     folder.mkdir(parents=True, exist_ok=True)

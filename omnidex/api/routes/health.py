@@ -29,7 +29,12 @@ async def readyz(request: Request) -> JSONResponse:
     if runtime is None:
         return JSONResponse(HealthResponse(status="starting").model_dump(), status_code=503)
     checks = await run_in_threadpool(_storage_checks, runtime)
-    checks["text_encoder"] = f"ok: {runtime.text_encoder.name} ({runtime.text_encoder.dim}-d)"
+    text = runtime.text_encoder
+    checks["text_encoder"] = (
+        f"warming: exporting {text.name} to ONNX for this data dir, once; searches and indexing wait for it"
+        if getattr(getattr(text, "encoder", text), "warming", False)
+        else f"ok: {text.name} ({text.dim}-d)"
+    )
     checks["sparse_encoder"] = f"ok: {runtime.sparse_encoder.name}"
     clip = runtime.image_encoder
     checks["visual_search"] = (
