@@ -16,7 +16,7 @@ from omnidex.api.guard import KeylessGuard
 from omnidex.api.limits import LimitBodies
 from omnidex.api.observe import ObserveRequests
 from omnidex.api.openapi import completed_openapi
-from omnidex.api.routes import answer, chat, documents, health, info, media, search, web
+from omnidex.api.routes import answer, chat, docs, documents, health, info, media, search, web
 from omnidex.config import Settings, get_settings
 from omnidex.db import keys
 from omnidex.mcp.http import mount_mcp
@@ -70,6 +70,8 @@ def create_app(
         version=omnidex.__version__,
         summary="Multimodal RAG over Qdrant: upload documents, search them, and ask Qwen3-Omni about them.",
         lifespan=lifespan,
+        docs_url=None,  # served from local files instead (routes/docs.py)
+        redoc_url=None,
     )
     install_error_handlers(app)
     limits = runtime.settings if runtime is not None else settings or get_settings()
@@ -84,6 +86,8 @@ def create_app(
     app.include_router(media.router)
     app.include_router(info.router)
     app.include_router(web.router)
+    app.include_router(docs.router)
+    app.mount(docs.ASSETS_PATH, StaticFiles(directory=docs.assets_folder()), name="docs-assets")
     app.mount("/ui", StaticFiles(directory=web.ASSETS), name="ui")
     mcp_sessions = mount_mcp(app, limits)
     app.openapi = completed_openapi(app)  # type: ignore[method-assign]

@@ -241,3 +241,36 @@ def test_every_control_is_named_and_reachable_and_nothing_spills(
         tab.shot(panel)
     assert tab.errors == []
     tab.close()
+
+
+def test_the_api_pages_render_with_the_network_blocked(
+    browser: Any, make_runtime: Callable[..., Runtime]
+) -> None:
+    """/docs and /redoc load every script from omnidex itself: with every request to another
+    host aborted, both still show the API's operations."""
+    server, thread, url = serve(create_app(runtime=make_runtime(), workers=0))
+    try:
+        context = browser.new_context(viewport=SIZES["desktop"])
+        elsewhere: list[str] = []
+
+        def local_only(route: Any) -> None:
+            if route.request.url.startswith(url):
+                route.continue_()
+            else:
+                elsewhere.append(route.request.url)
+                route.abort()
+
+        context.route("**/*", local_only)
+        page = context.new_page()
+        page.goto(f"{url}/docs")
+        page.wait_for_selector('.opblock-summary-path[data-path="/v1/search"]', timeout=30_000)
+        assert "omnidex" in page.inner_text(".information-container")
+        assert elsewhere == []
+        page.goto(f"{url}/redoc")
+        page.wait_for_selector('[id^="tag/search/operation"]', state="attached", timeout=30_000)
+        assert "omnidex" in page.inner_text(".api-info h1")
+        # All ReDoc asks of the network is its maker's logo, in the footer; without it, it renders.
+        assert set(elsewhere) <= {"https://cdn.redoc.ly/redoc/logo-mini.svg"}
+        context.close()
+    finally:
+        stop(server, thread)
