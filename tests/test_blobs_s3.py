@@ -6,14 +6,11 @@ other reads; a worker's derived files reach the API once it publishes them.
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
 from fastapi.testclient import TestClient
-from moto.server import ThreadedMotoServer
 
 from omnidex.api.app import create_app
 from omnidex.blobs import make_blob_store
@@ -28,23 +25,10 @@ BUCKET_URL = "s3://omnidex-test/tenant-blobs"
 
 
 @pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """An S3 endpoint on localhost with the bucket made; yields its URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "omnidex",
-        "AWS_SECRET_ACCESS_KEY": "omnidex-secret",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="omnidex-test")
-    yield endpoint
-    server.stop()
+def s3(s3_endpoint: str) -> str:
+    """An S3 endpoint on localhost with the bucket made; its URL."""
+    boto3.client("s3", endpoint_url=s3_endpoint).create_bucket(Bucket="omnidex-test")
+    return s3_endpoint
 
 
 def test_what_one_machine_writes_another_reads(s3: str, tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -135,26 +134,11 @@ def test_watch_picks_up_a_new_file(served: tuple[str, CountUploads], tmp_path: P
 
 
 @pytest.fixture
-def bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """moto's S3 server on localhost, with a bucket; yields its endpoint."""
+def bucket(s3_endpoint: str) -> str:
+    """moto's S3 server with a bucket "papers"; its URL."""
     boto3 = pytest.importorskip("boto3")
-    from moto.server import ThreadedMotoServer
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "omnidex",
-        "AWS_SECRET_ACCESS_KEY": "omnidex-secret",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="papers")
-    yield endpoint
-    server.stop()
+    boto3.client("s3", endpoint_url=s3_endpoint).create_bucket(Bucket="papers")
+    return s3_endpoint
 
 
 def test_a_bucket_prefix_syncs_the_same_way(
