@@ -271,7 +271,8 @@ class WorkerRuntime:
 
     def start_workers(self, count: int) -> None:
         if count and self.pipeline.readers is not None:
-            self.pipeline.readers.prestart()
+            # After the text model's export, if this is a first start: not on top of its memory.
+            self.pipeline.readers.prestart(after=self._wait_for_encoder)
         for index in range(count):
             worker = self.make_worker()
             thread = threading.Thread(
@@ -282,7 +283,15 @@ class WorkerRuntime:
 
     def _run_worker(self, worker: Worker) -> None:
         set_torch_threads(self._torch_threads)
+        self._wait_for_encoder()
         worker.run(self._stop)
+
+    def _wait_for_encoder(self) -> None:
+        """On a first start the text model is still being exported: documents wait in the queue
+        until it is done, rather than being parsed with nowhere to go."""
+        encoder = getattr(self.text_encoder, "encoder", self.text_encoder)
+        while getattr(encoder, "warming", False) and not self._stop.wait(0.2):
+            pass
 
     @property
     def worker_count(self) -> int:

@@ -38,3 +38,17 @@ def wait_healthy(process: subprocess.Popen[bytes], url: str, timeout: float = 18
         except httpx.TransportError:
             pass
         time.sleep(0.2)
+
+
+def wait_warm(url: str, timeout: float = 180) -> None:
+    """Return once /readyz names no part as still warming up (a first start's export, the readers)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        assert time.monotonic() < deadline, "omnidex serve did not finish warming up"
+        try:
+            checks = httpx.get(f"{url}/readyz", timeout=5).json().get("checks", {})
+            if checks and not any(str(value).startswith("warming") for value in checks.values()):
+                return
+        except (httpx.TransportError, ValueError):
+            pass
+        time.sleep(0.2)

@@ -20,7 +20,6 @@ import os
 import threading
 import warnings
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +72,8 @@ class OnnxTextEncoder:
         self._tokenizer.no_padding()  # each batch is padded to its own longest text
         pad = str(_json(folder / "special_tokens_map.json").get("pad_token") or "[PAD]")
         self._pad_id = self._tokenizer.token_to_id(pad) or 0
-        self._pool = ThreadPoolExecutor(threads or (os.cpu_count() or 1), thread_name_prefix="text-encoder")
+        self._threads = threads or (os.cpu_count() or 1)
+        self._lock = threading.Lock()
         self._ready, self._failure = threading.Event(), ""
         export = (str(folder), cache_dir / _folder_name(model, base_version), quantized)
         pooled = _pooled_dim(folder)
@@ -101,11 +101,10 @@ class OnnxTextEncoder:
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
-        # One thread a batch, and as many batches at once as there are cores: batches from
-        # different documents (or one long list) run side by side, and none waits for a
-        # straggling thread of another.
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
+        # One batch at a time, on every core. Batches side by side, a thread each, ingested
+        # about 15 % faster but held some 200 MB more at the peak of the hostile-files test.
+        options.intra_op_num_threads = self._threads
+        # Idle threads sleep instead of spinning: the cores are shared with parsing and OCR.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self._inputs = {item.name for item in self._session.get_inputs()}
@@ -130,10 +129,9 @@ class OnnxTextEncoder:
             raise ConfigError(self._failure)
         vectors = np.empty((len(texts), self.dim), dtype=np.float32)
         encoded = self._tokenizer.encode_batch(list(texts))
-        batches = _batches([len(e.ids) for e in encoded], self.batch_size)
-        runs = [self._pool.submit(self._run, [encoded[n] for n in chosen]) for chosen in batches]
-        for chosen, run in zip(batches, runs, strict=True):
-            vectors[chosen] = run.result()[:, : self.dim]
+        with self._lock:
+            for chosen in _batches([len(e.ids) for e in encoded], self.batch_size):
+                vectors[chosen] = self._run([encoded[n] for n in chosen])[:, : self.dim]
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return [row.tolist() for row in vectors]
 

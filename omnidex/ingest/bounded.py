@@ -42,14 +42,16 @@ class ParseBudget:
         self._closed = False
         self._warming: threading.Thread | None = None
 
-    def prestart(self) -> None:
-        """Start the readers now, in the background: the first one to start loads the parser
-        and its language model for all, which takes seconds the first file should not wait."""
-        self._warming = threading.Thread(target=self._prestart, name="readers-warming", daemon=True)
+    def prestart(self, after: Callable[[], None] = lambda: None) -> None:
+        """Start the readers in the background, once ``after()`` returns: the first one to start
+        loads the parser and its language model for all, which takes seconds the first file
+        should not wait. ``warming`` is true from now until they are up."""
+        self._warming = threading.Thread(target=self._prestart, args=(after,), name="readers", daemon=True)
         self._warming.start()
 
-    def _prestart(self) -> None:
+    def _prestart(self, after: Callable[[], None]) -> None:
         try:
+            after()
             for _ in range(self.size):
                 self._give_back(_ready(_Child(self.memory_mb, self.warm), self.timeout_s))
         except Exception:  # the first file will say what is wrong

@@ -80,8 +80,8 @@ def test_a_model_that_does_not_mean_pool_is_refused(tmp_path: Path) -> None:
 
 
 def test_callers_on_many_threads_get_their_own_vectors(tmp_path: Path) -> None:
-    """Batches from several callers run side by side on the encoder's threads; each caller gets
-    back its own texts' vectors, in order, as if it had been alone."""
+    """Callers on several threads share the encoder; each gets back its own texts' vectors, in
+    order, as if it had been alone."""
     from concurrent.futures import ThreadPoolExecutor
 
     onnx = OnnxTextEncoder(PACKAGED_TEXT_MODEL, tmp_path, quantized=False)

@@ -23,7 +23,7 @@ import pytest
 
 from tests.files import make_docx, make_object_storm_pdf, make_pdf, make_single_line_text
 from tests.paths import leaked_paths
-from tests.serve import launch_serve, wait_healthy
+from tests.serve import launch_serve, wait_healthy, wait_warm
 
 PARSE_TIMEOUT = 25
 GB = 2**30
@@ -40,6 +40,8 @@ class Service:
         self._watcher = threading.Thread(target=self._watch, daemon=True)
         self._watcher.start()
         wait_healthy(self.process, self.url, timeout=120)
+        # Files arrive at a warm service: a first start's export is done, alone (it is in the peak).
+        wait_warm(self.url)
 
     def _tree(self) -> list[psutil.Process]:
         """`omnidex serve` and every process under it (readers, their fork server), or none."""
