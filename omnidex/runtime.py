@@ -15,7 +15,6 @@ in one process.
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import sys
@@ -24,14 +23,13 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import IO
 
 from omnidex.answering.answer import Answerer
 from omnidex.answering.media import MediaReader
 from omnidex.api.metrics import Metrics
 from omnidex.blobs import BlobStore, make_blob_store
 from omnidex.config import Settings
+from omnidex.datadir import lock_data_dir
 from omnidex.db.engine import Database
 from omnidex.db.keys import KeyCache
 from omnidex.encoders import (
@@ -47,7 +45,7 @@ from omnidex.encoders import (
     make_transcriber,
 )
 from omnidex.encoders.batching import BatchingTextEncoder
-from omnidex.errors import ConfigError, DataDirLocked
+from omnidex.errors import ConfigError
 from omnidex.generation import Generator, make_budget, make_generator
 from omnidex.ingest import documents
 from omnidex.ingest.bounded import ParseBudget
@@ -79,39 +77,6 @@ def torch_threads() -> int:
 def set_torch_threads(count: int) -> None:
     if (torch := sys.modules.get("torch")) is not None:
         torch.set_num_threads(count)
-
-
-class DataDirLock:
-    """An exclusive lock on the data dir, held for the life of the process."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._file: IO[str] = path.open("a+")
-        try:
-            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            self._file.seek(0)
-            holder = self._file.read().strip() or "another process"
-            self._file.close()
-            raise DataDirLocked(
-                f"the data dir {path.parent} is in use by {holder} (a running `omnidex serve`?): "
-                "stop it, or talk to it over HTTP instead"
-            ) from exc
-        self._file.seek(0)
-        self._file.truncate()
-        self._file.write(f"pid {os.getpid()}")
-        self._file.flush()
-
-    def release(self) -> None:
-        if not self._file.closed:
-            fcntl.flock(self._file, fcntl.LOCK_UN)
-            self._file.close()
-
-
-def lock_data_dir(settings: Settings) -> DataDirLock | None:
-    """The data dir's lock in the embedded shape; None with a Qdrant server (many processes share it)."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return None if settings.qdrant_url else DataDirLock(settings.lock_path)
 
 
 def open_database(settings: Settings) -> Database:
@@ -205,6 +170,11 @@ def build_pipeline(
     )
 
 
+def _unwrapped(encoder: TextEncoder) -> TextEncoder:
+    """The encoder itself, inside a query-batching wrapper or not."""
+    return getattr(encoder, "encoder", encoder)
+
+
 class WorkerRuntime:
     """What indexing needs: database, blobs, encoders, the vector store, the pipeline, worker threads."""
 
@@ -231,6 +201,8 @@ class WorkerRuntime:
                 image=image_encoder,
                 transcriber=transcriber,
             )
+            # An export still running at the end (a first start, stopped at once) is stopped.
+            self._closing.append(getattr(_unwrapped(encoders.text), "close", lambda: None))
             self.ocr_off = ocr_off_reason(settings)
             self.store = make_store(settings, encoders.schema)
             self._closing.append(self.store.close)
@@ -287,10 +259,8 @@ class WorkerRuntime:
         worker.run(self._stop)
 
     def _wait_for_encoder(self) -> None:
-        """On a first start the text model is still being exported: documents wait in the queue
-        until it is done, rather than being parsed with nowhere to go."""
-        encoder = getattr(self.text_encoder, "encoder", self.text_encoder)
-        while getattr(encoder, "warming", False) and not self._stop.wait(0.2):
+        """While a first start exports the text model, documents wait in the queue, unparsed."""
+        while getattr(_unwrapped(self.text_encoder), "warming", False) and not self._stop.wait(0.2):
             pass
 
     @property

@@ -19,7 +19,8 @@ import multiprocessing
 import os
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,8 @@ class OnnxTextEncoder:
         self._threads = threads or (os.cpu_count() or 1)
         self._lock = threading.Lock()
         self._ready, self._failure = threading.Event(), ""
+        self._exporter: BaseProcess | None = None
+        self._closed = threading.Event()
         export = (str(folder), cache_dir / _folder_name(model, base_version), quantized)
         pooled = _pooled_dim(folder)
         if _export_path(*export[1:]).is_file() or pooled is None:
@@ -90,6 +93,11 @@ class OnnxTextEncoder:
             raise ConfigError(f"text model {model!r} gives {full}-d vectors: cannot keep {dim} dimensions")
         if dim is not None and dim < full:
             self.dim, self.version = dim, f"{self.version}:{dim}d"
+
+    def _started(self, process: BaseProcess) -> None:
+        self._exporter = process
+        if self._closed.is_set():  # closed before the export began
+            process.kill()
 
     @property
     def warming(self) -> bool:
@@ -110,9 +118,16 @@ class OnnxTextEncoder:
         self._inputs = {item.name for item in self._session.get_inputs()}
         return int(self._run(self._tokenizer.encode_batch(["dimension"])).shape[1])
 
+    def close(self) -> None:
+        """Stop an export still running (its files are written whole or not at all)."""
+        self._closed.set()
+        if self._exporter is not None and not self._ready.is_set():
+            self._exporter.kill()
+        self._ready.wait(timeout=30)
+
     def _load_later(self, source: str, folder: Path, quantized: bool) -> None:
         try:
-            full = self._load(_exported(source, folder, quantized))
+            full = self._load(_exported(source, folder, quantized, started=self._started))
             if full < self.dim:
                 self._failure = f"the exported text model gives {full}-d vectors, not {self.dim}"
         except Exception as exc:
@@ -236,9 +251,11 @@ def _export_path(folder: Path, quantized: bool) -> Path:
     return folder / ("model-int8.onnx" if quantized else "model.onnx")
 
 
-def _exported(source: str, folder: Path, quantized: bool) -> Path:
+def _exported(
+    source: str, folder: Path, quantized: bool, started: Callable[[BaseProcess], None] = lambda _: None
+) -> Path:
     """The model at ``source`` as ONNX in ``folder``: exported (and, for int8, quantised) the
-    first time, in a child process, so this one never loads torch for it."""
+    first time, in a child process (given to ``started``), so this one never loads torch for it."""
     wanted = _export_path(folder, quantized)
     if wanted.is_file():
         return wanted
@@ -253,6 +270,7 @@ def _exported(source: str, folder: Path, quantized: bool) -> Path:
             target=_export_files, args=(source, str(folder), quantized), name="omnidex-onnx-export"
         )
         process.start()
+        started(process)
         process.join()
     if process.exitcode != 0 or not wanted.is_file():
         raise ConfigError(

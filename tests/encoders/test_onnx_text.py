@@ -92,3 +92,17 @@ def test_callers_on_many_threads_get_their_own_vectors(tmp_path: Path) -> None:
     for mine, theirs, texts in zip(alone, together, lists, strict=True):
         assert theirs.shape == (4 * len(texts), onnx.dim)
         assert np.allclose(np.tile(mine, (4, 1)), theirs, atol=1e-5)
+
+
+def test_closing_during_the_first_export_stops_it_and_leaves_no_half_file(tmp_path: Path) -> None:
+    """A first start stopped at once (SIGTERM) must not hang on, or leave a broken model behind."""
+    encoder = OnnxTextEncoder(PACKAGED_TEXT_MODEL, tmp_path)
+    assert encoder.warming
+    encoder.close()
+    assert not encoder.warming
+    with pytest.raises(ConfigError, match="exporting the text model failed"):
+        encoder.encode(["anything"])
+    [folder] = list(tmp_path.iterdir())
+    assert not {"model.onnx", "model-int8.onnx"} & {path.name for path in folder.iterdir()}
+    # The next start exports again, whole.
+    assert len(OnnxTextEncoder(PACKAGED_TEXT_MODEL, tmp_path).encode(["the kiln"])[0]) == 384
