@@ -112,8 +112,9 @@ def build_server(
     ) -> dict[str, Any]:
         async with client_for(ctx) as client:
             answered = await _call(client.answer(question, top_k=top_k))
-        if answered.answer is None:
-            raise ToolError(answered.error.message if answered.error else "no answer was written")
+        if answered.answer is None:  # why: the generator failed, or there is none
+            notices = "; ".join(notice.message for notice in answered.notices)
+            raise ToolError(answered.error.message if answered.error else notices or "no answer was written")
         return {
             "answer": answered.answer,
             "citations": [{"number": c.number, **_hit(c)} for c in answered.citations],

@@ -138,3 +138,14 @@ async def test_keys_and_roles_hold_over_mcp(served: tuple[str, Runtime], tmp_pat
         sent = base64.b64encode(owl_report(tmp_path)).decode()
         refusal = await mcp.call_tool("upload", {"files": [{"name": "owls.pdf", "content_base64": sent}]})
         assert error_text(refusal).endswith("a reader key may not do this; it needs a writer key")
+
+
+async def test_without_a_generator_answer_says_why(make_runtime: Callable[..., Runtime]) -> None:
+    server, thread, url = omni_fakes.serve(create_app(runtime=make_runtime(), workers=0))
+    try:
+        async with client(url) as mcp:
+            refusal = await mcp.call_tool("answer", {"question": "When does the ferry leave?"})
+            assert "no generator is configured" in error_text(refusal)
+            assert "OMNIDEX_GENERATOR" in error_text(refusal)
+    finally:
+        omni_fakes.stop(server, thread)
