@@ -170,11 +170,6 @@ def build_pipeline(
     )
 
 
-def _unwrapped(encoder: TextEncoder) -> TextEncoder:
-    """The encoder itself, inside a query-batching wrapper or not."""
-    return getattr(encoder, "encoder", encoder)
-
-
 class WorkerRuntime:
     """What indexing needs: database, blobs, encoders, the vector store, the pipeline, worker threads."""
 
@@ -202,7 +197,7 @@ class WorkerRuntime:
                 transcriber=transcriber,
             )
             # An export still running at the end (a first start, stopped at once) is stopped.
-            self._closing.append(getattr(_unwrapped(encoders.text), "close", lambda: None))
+            self._closing.append(getattr(encoders.text, "close", lambda: None))
             self.ocr_off = ocr_off_reason(settings)
             self.store = make_store(settings, encoders.schema)
             self._closing.append(self.store.close)
@@ -260,7 +255,7 @@ class WorkerRuntime:
 
     def _wait_for_encoder(self) -> None:
         """While a first start exports the text model, documents wait in the queue, unparsed."""
-        while getattr(_unwrapped(self.text_encoder), "warming", False) and not self._stop.wait(0.2):
+        while getattr(self.text_encoder, "warming", False) and not self._stop.wait(0.2):
             pass
 
     @property

@@ -32,7 +32,7 @@ async def readyz(request: Request) -> JSONResponse:
     text = runtime.text_encoder
     checks["text_encoder"] = (
         f"warming: exporting {text.name} to ONNX for this data dir, once; searches and indexing wait for it"
-        if getattr(getattr(text, "encoder", text), "warming", False)
+        if getattr(text, "warming", False)
         else f"ok: {text.name} ({text.dim}-d)"
     )
     checks["sparse_encoder"] = f"ok: {runtime.sparse_encoder.name}"
