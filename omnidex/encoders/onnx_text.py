@@ -80,19 +80,20 @@ class OnnxTextEncoder:
         self._closed = threading.Event()
         export = (str(folder), cache_dir / _folder_name(model, base_version), quantized)
         pooled = _pooled_dim(folder)
-        if _export_path(*export[1:]).is_file() or pooled is None:
-            full = self._load(_exported(*export))
-            self._ready.set()
+        # The first start exports the model (seconds): the service starts meanwhile, and the
+        # first texts to encode wait for it (``warming`` says so).
+        if pooled is not None and not _export_path(*export[1:]).is_file():
+            full, later = pooled, True
         else:
-            # The first start exports the model (seconds): the service starts meanwhile, and
-            # the first texts to encode wait for it (``warming`` says so).
-            full = pooled
-            threading.Thread(target=self._load_later, args=export, name="onnx-export", daemon=True).start()
+            full, later = self._load(_exported(*export)), False
+            self._ready.set()
         self.dim = full
         if dim is not None and not 0 < dim <= full:
             raise ConfigError(f"text model {model!r} gives {full}-d vectors: cannot keep {dim} dimensions")
         if dim is not None and dim < full:
             self.dim, self.version = dim, f"{self.version}:{dim}d"
+        if later:  # once self.dim is known: the export checks the model against it
+            threading.Thread(target=self._load_later, args=export, name="onnx-export", daemon=True).start()
 
     def _started(self, process: BaseProcess) -> None:
         self._exporter = process
