@@ -18,9 +18,6 @@ from omnidex.retrieval import Retriever
 from omnidex.runtime import Runtime
 from omnidex.store import VectorStore
 
-NO_KEY = "this server needs an API key: send the header Authorization: Bearer <key>"
-BAD_KEY = "that API key is not valid, or it was revoked"
-
 
 async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime | None = getattr(request.app.state, "runtime", None)
@@ -60,14 +57,20 @@ async def get_query_executor(runtime: Annotated[Runtime, Depends(get_runtime)]) 
 
 async def get_caller(request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]) -> Caller:
     """Who is calling: the key's tenant and role; without any keys, everyone is the default tenant."""
-    if getattr(request.app.state, "open_access", False) or not runtime.keys.keys_exist():
+    open_access = getattr(request.app.state, "open_access", False)
+    return caller_of(runtime, request.headers.get("authorization", ""), open_access=open_access)
+
+
+def caller_of(runtime: Runtime, authorization: str, *, open_access: bool = False) -> Caller:
+    """The caller an ``Authorization`` header names; raises Unauthorized for a missing or bad key."""
+    if open_access or not runtime.keys.keys_exist():
         return Caller(runtime.settings.tenant, Role.ADMIN)
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized(NO_KEY)
+        raise Unauthorized("this server needs an API key: send the header Authorization: Bearer <key>")
     caller = runtime.keys.verify(token.strip())
     if caller is None:
-        raise Unauthorized(BAD_KEY)
+        raise Unauthorized("that API key is not valid, or it was revoked")
     return caller
 
 

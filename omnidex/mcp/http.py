@@ -17,7 +17,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from omnidex.api.deps import BAD_KEY, NO_KEY
+from omnidex.api.deps import caller_of
 from omnidex.api.errors import error_response
 from omnidex.client.aio import AsyncClient
 from omnidex.config import Settings
@@ -67,25 +67,16 @@ class _KeyCheck:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        refusal = _refusal(scope)
-        if refusal is None:
-            await self.app(scope, receive, send)
-            return
-        await error_response(401, Unauthorized.code, refusal)(scope, receive, send)
-
-
-def _refusal(scope: Scope) -> str | None:
-    state = scope["app"].state
-    runtime = getattr(state, "runtime", None)
-    if runtime is None or getattr(state, "open_access", False) or not runtime.keys.keys_exist():
-        return None
-    headers = {name: value for name, value in scope["headers"]}
-    key = _bearer(headers.get(b"authorization", b"").decode("latin-1"))
-    if key is None:
-        return NO_KEY
-    if runtime.keys.verify(key) is None:
-        return BAD_KEY
-    return None
+        state = scope["app"].state
+        runtime = getattr(state, "runtime", None)
+        if runtime is not None:  # still starting: the tools' own calls will say so
+            authorization = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+            try:
+                caller_of(runtime, authorization, open_access=getattr(state, "open_access", False))
+            except Unauthorized as exc:
+                await error_response(401, exc.code, exc.message)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def _public_url(ctx: Context) -> str:
