@@ -37,6 +37,7 @@ from omnidex.ingest.pipeline import context_of, item_of
 from omnidex.runtime import Runtime
 from omnidex.store import HybridQuery, QueryFilter
 from omnidex.types import Point, point_id
+from tests.serve import wait_warm
 
 WORDS = (
     "river harbour lantern keeper meadow stone ember violet copper signal orchard glacier canyon "
@@ -79,9 +80,7 @@ class LiveServer:
         while not self.server.started:
             time.sleep(0.05)
         url = f"http://127.0.0.1:{self.port}"
-        # Steady state: what the service warms up as it starts is not ingest time.
-        while any(v.startswith("warming") for v in httpx.get(f"{url}/readyz").json()["checks"].values()):
-            time.sleep(0.1)
+        wait_warm(url)  # steady state: what the service warms up as it starts is not ingest time
         return url
 
     def __exit__(self, *_: object) -> None:

@@ -26,14 +26,17 @@ def launch_serve(data_dir: Path, **env: str) -> tuple[subprocess.Popen[bytes], s
     return process, f"http://127.0.0.1:{port}"
 
 
-def wait_healthy(process: subprocess.Popen[bytes], url: str, timeout: float = 180) -> None:
-    """Return once /healthz answers; fail if the process exits first or it takes too long."""
+def wait_healthy(
+    process: subprocess.Popen[bytes], url: str, timeout: float = 180, path: str = "/healthz"
+) -> None:
+    """Return once ``path`` (/healthz, or /readyz) answers 200; fail if the process exits first
+    or it takes too long."""
     deadline = time.monotonic() + timeout
     while True:
         assert process.poll() is None, "omnidex serve exited at start-up"
         assert time.monotonic() < deadline, "omnidex serve did not start"
         try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+            if httpx.get(f"{url}{path}", timeout=2).status_code == 200:
                 return
         except httpx.TransportError:
             pass

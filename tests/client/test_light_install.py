@@ -3,51 +3,27 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+
+from tests.serve import launch_serve, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKS = Path(__file__).with_name("light_checks.py")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     """``omnidex serve`` from this (full) environment, on a fresh data dir."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "OMNIDEX_DATA_DIR": str(tmp_path / "data"),
-        "OMNIDEX_PORT": str(port),
-        "OMNIDEX_WORKERS": "1",
-        "OMNIDEX_VISUAL_SEARCH": "false",
-        "OMNIDEX_SPEECH": "false",
-    }
-    process = subprocess.Popen([sys.executable, "-m", "omnidex.cli", "serve"], env=env)
-    url = f"http://127.0.0.1:{port}"
+    process, url = launch_serve(
+        tmp_path / "data", OMNIDEX_WORKERS="1", OMNIDEX_VISUAL_SEARCH="false", OMNIDEX_SPEECH="false"
+    )
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert process.poll() is None, "the server exited"
-            assert time.monotonic() < deadline, "the server did not become ready"
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.5)
+        wait_healthy(process, url, path="/readyz")
         yield url
     finally:
         process.terminate()
