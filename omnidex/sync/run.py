@@ -52,11 +52,11 @@ def sync_once(
         on_count(len(files))
     named = synced_documents(client, source.prefix)
     # Two files with the same bytes share one document (the server keeps one per content).
-    by_digest = {d.sha256: d for documents in named.values() for d in documents}
+    synced = {d.sha256 for documents in named.values() for d in documents}
     summary = Summary()
-    sent: dict[str, str] = {}  # source → the id of the document just uploaded for it
+    sent: list[str] = []  # the ids of the documents uploaded now
     for file in files:
-        outcome = _sync_file(client, file, named.pop(file.source, []), by_digest, summary, sent)
+        outcome = _sync_file(client, file, named.pop(file.source, []), synced, summary, sent)
         if on_file is not None:
             on_file(outcome, file.source)
     for gone, documents in named.items():  # no file left for them
@@ -66,7 +66,7 @@ def sync_once(
         if on_file is not None:
             on_file("removed", gone)
     if wait and sent:
-        for document in client.wait(list(sent.values()), timeout=timeout):
+        for document in client.wait(sent, timeout=timeout):
             if document.status == DocStatus.FAILED:
                 summary.failed[document.name] = document.error.message if document.error else "failed"
     return summary
@@ -90,13 +90,13 @@ def _sync_file(
     client: Client,
     file: SourceFile,
     documents: list[DocumentOut],
-    by_digest: dict[str, DocumentOut],
+    synced: set[str],
     summary: Summary,
-    sent: dict[str, str],
+    sent: list[str],
 ) -> str:
     digest = file.digest()
     current = [d for d in documents if d.sha256 == digest]
-    if current or (not documents and digest in by_digest):
+    if current or (not documents and digest in synced):
         for stale in documents:  # left by an update that was interrupted
             if stale.sha256 != digest:
                 _delete(client, stale)
@@ -111,7 +111,7 @@ def _sync_file(
     finally:
         if file.temporary:
             path.unlink(missing_ok=True)
-    sent[file.source] = uploaded.id
+    sent.append(uploaded.id)
     for old in documents:
         if old.id != uploaded.id:
             _delete(client, old)
