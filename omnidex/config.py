@@ -89,6 +89,18 @@ class Settings(BaseSettings):
         "tiny.en-packaged",
         description="faster-whisper model: the packaged tiny.en, a Whisper size or a CTranslate2 folder.",
     )
+    asr: Literal["local", "openai"] = Field(
+        "local",
+        description="Who recognizes speech: faster-whisper here, or an OpenAI-compatible "
+        "/v1/audio/transcriptions server (vLLM serving Whisper, say).",
+    )
+    asr_url: str | None = Field(None, description="Base URL of the speech recognition server, ending in /v1.")
+    asr_api_key: SecretStr | None = Field(None, description="Bearer key for the speech recognition server.")
+    asr_server_model: str = Field(
+        "openai/whisper-large-v3-turbo", description="Model name sent to the speech recognition server."
+    )
+    asr_concurrency: int = Field(4, ge=1, description="Windows of audio sent to the ASR server at once.")
+    asr_timeout: float = Field(60.0, gt=0, description="Seconds one window may take on the ASR server.")
     asr_compute_type: str = Field("int8", description="CTranslate2 compute type for speech recognition.")
     asr_threads: int = Field(0, ge=0, description="CPU threads for speech recognition (0: all).")
     media_margin_seconds: float = Field(0.25, ge=0, description="Padding around an audio segment's clip.")
@@ -175,6 +187,20 @@ class Settings(BaseSettings):
     generator_max_tokens: int = Field(1024, ge=1, description="Most tokens in one answer.")
     generator_max_speech_tokens: int = Field(
         4096, ge=1, description="Most speech-codec tokens in a spoken answer (transformers backend)."
+    )
+    reasoning_model: str | None = Field(
+        None,
+        description="The model that reasons in think mode, e.g. Qwen/Qwen3-Omni-30B-A3B-Thinking, served "
+        "like the generator (DashScope: unset asks the generator's model to think).",
+    )
+    reasoning_url: str | None = Field(
+        None, description="Base URL of the reasoning model's API (default: the generator's)."
+    )
+    reasoning_api_key: SecretStr | None = Field(
+        None, description="Bearer key for the reasoning model's API (default: the generator's)."
+    )
+    reasoning_max_tokens: int = Field(
+        4096, ge=1, description="Most tokens of reasoning and answer together in think mode."
     )
     answer_top_k: int = Field(8, ge=1, le=100, description="Hits retrieved as the context of an answer.")
     context_max_tokens: int = Field(

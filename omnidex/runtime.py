@@ -46,7 +46,7 @@ from omnidex.encoders import (
 )
 from omnidex.encoders.batching import BatchingTextEncoder
 from omnidex.errors import ConfigError
-from omnidex.generation import Generator, make_budget, make_generator
+from omnidex.generation import Generator, make_budget, make_generator, make_reasoner
 from omnidex.ingest import documents
 from omnidex.ingest.bounded import ParseBudget
 from omnidex.ingest.pipeline import Pipeline
@@ -294,8 +294,10 @@ class Runtime(WorkerRuntime):
         image_encoder: ImageEncoder | ClipUnavailable | None = None,
         transcriber: Transcriber | None = None,
         generator: Generator | None = None,
+        reasoner: Generator | None = None,
     ) -> None:
         self._given_generator = generator
+        self._given_reasoner = reasoner
         super().__init__(
             settings,
             text_encoder=text_encoder,
@@ -306,6 +308,7 @@ class Runtime(WorkerRuntime):
 
     def _build(self, settings: Settings, encoders: Encoders) -> None:
         self.generator = self._given_generator or make_generator(settings)
+        self.reasoner = self._given_reasoner or make_reasoner(settings)
         self.retriever = Retriever(
             self.store,
             query_encoder(settings, encoders.text, torch_threads()),
@@ -342,6 +345,8 @@ class Runtime(WorkerRuntime):
             max_image_pixels=settings.max_image_pixels,
             max_tokens=settings.generator_max_tokens,
             on_answer=self.metrics.observe_answer,
+            reasoner=self.reasoner,
+            reasoning_max_tokens=settings.reasoning_max_tokens,
         )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -127,6 +128,12 @@ class AnswerRequest(SearchRequest):
     language: str | None = Field(None, max_length=64, description="Answer in this language.")
     temperature: float | None = Field(None, ge=0, le=2)
     max_tokens: int | None = Field(None, ge=1, le=32768, description="Most tokens in the written answer.")
+    mode: Literal["talk", "think", "auto"] = Field(
+        "talk",
+        description="talk: the Instruct model writes (and speaks) at once. think: the reasoning model "
+        "reasons first, streamed as `thinking` events, never part of the answer. auto: think when the "
+        "question compares or adds up across two or more documents, else talk.",
+    )
 
 
 class CitationOut(HitOut):
@@ -150,6 +157,8 @@ class AnswerResponse(BaseModel):
     transcript: str | None = None
     image_text: str | None = None
     error: ErrorDetail | None = Field(None, description="Why there is no answer (HTTP 502).")
+    mode: Literal["talk", "think"] = Field("talk", description="The mode that answered.")
+    thinking: str | None = Field(None, description="The reasoning model's reasoning, in think mode.")
 
 
 class RetrievalEvent(BaseModel):
@@ -158,6 +167,12 @@ class RetrievalEvent(BaseModel):
     hits: list[HitOut]
     transcript: str | None = None
     image_text: str | None = None
+
+
+class ThinkingEvent(BaseModel):
+    """SSE ``thinking``: the next piece of the reasoning (think mode), never part of the answer."""
+
+    text: str
 
 
 class TextEvent(BaseModel):
@@ -193,6 +208,7 @@ class DoneEvent(BaseModel):
     answer: str | None
     timings_ms: dict[str, float]
     usage: UsageOut | None = None
+    mode: Literal["talk", "think"] = "talk"
 
 
 class ErrorEvent(BaseModel):

@@ -74,6 +74,7 @@ class Script:
     error_after: int | None = None  # send an error event after this many chunks
     garbage_after: int | None = None  # send a line that is not JSON after this many chunks
     replay: Path | None = None  # serve this transcript verbatim
+    thinking: Path | None = None  # serve this transcript to requests that ask to think (DashScope)
     stamp: bool = False  # every text delta is "<perf_counter() at its send>;" (benchmarks)
     every_modality: bool = False  # send text and audio whatever the request's modalities
 
@@ -113,6 +114,8 @@ class FakeOmni:
         problem = self._check(body)
         if problem:
             return self._error(400, problem)
+        if script.thinking is not None and body.get("enable_thinking"):
+            return Response(script.thinking.read_bytes(), media_type="text/event-stream")
         if script.replay is not None:
             return Response(script.replay.read_bytes(), media_type="text/event-stream")
         return StreamingResponse(self._stream(body), media_type="text/event-stream")
@@ -124,6 +127,8 @@ class FakeOmni:
                     "<400> InternalError.Algo.InvalidParameter: This model only support stream mode, "
                     "please enable the stream parameter to access the model."
                 )
+            if body.get("enable_thinking") and "audio" in (body.get("modalities") or []):
+                return "<400> InternalError.Algo.InvalidParameter: thinking mode does not support audio output"
             for message in body["messages"]:
                 kinds = {p["type"] for p in _parts(message) if p["type"] != "text"}
                 if len(kinds) > 1:

@@ -1,4 +1,4 @@
-"""The instructions Qwen3-Omni gets: one for written answers, one for spoken ones."""
+"""The instructions Qwen3-Omni gets: for written answers, spoken ones, and reading a reasoned answer aloud."""
 
 from __future__ import annotations
 
@@ -14,6 +14,11 @@ SPEECH = (
     "The sources are numbered; a picture or a sound clip follows its number. Use only the sources. "
     "Speak two to four short, plain sentences. Never say source numbers or brackets, and never read "
     "out markdown, lists or web addresses. If the sources do not hold the answer, say you don't know."
+)
+
+READ_ALOUD = (
+    "Say the user's written answer aloud, in two to four short, plain sentences. Keep its facts and "
+    "add none. Never say source numbers or brackets, and never read out markdown, lists or web addresses."
 )
 
 

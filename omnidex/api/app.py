@@ -58,8 +58,9 @@ def create_app(
                 yield
         finally:
             app.state.runtime = None
-            if active.generator is not None:
-                await active.generator.aclose()
+            for model in (active.generator, active.reasoner):
+                if model is not None:
+                    await model.aclose()
             if owned:
                 await run_in_threadpool(active.close)
             else:

@@ -6,7 +6,17 @@ import base64
 
 from pydantic import BaseModel
 
-from omnidex.answering.answer import Audio, Cited, Event, Failed, Finished, Notice, Retrieved, Text
+from omnidex.answering.answer import (
+    Audio,
+    Cited,
+    Event,
+    Failed,
+    Finished,
+    Notice,
+    Retrieved,
+    Text,
+    Thinking,
+)
 from omnidex.answering.citations import Citation
 from omnidex.schemas import (
     AudioEvent,
@@ -18,6 +28,7 @@ from omnidex.schemas import (
     NoticeEvent,
     RetrievalEvent,
     TextEvent,
+    ThinkingEvent,
     UsageOut,
 )
 
@@ -38,6 +49,8 @@ def wire_event(event: Event) -> tuple[str, BaseModel]:
         )
     if isinstance(event, Text):
         return "text", TextEvent(text=event.text)
+    if isinstance(event, Thinking):
+        return "thinking", ThinkingEvent(text=event.text)
     if isinstance(event, Audio):
         return "audio", AudioEvent(data=base64.b64encode(event.pcm).decode("ascii"), sample_rate=event.rate)
     if isinstance(event, Notice):
@@ -46,7 +59,9 @@ def wire_event(event: Event) -> tuple[str, BaseModel]:
         return "citations", CitationsEvent(citations=[citation_out(c) for c in event.citations])
     if isinstance(event, Failed):
         return "error", ErrorEvent(code=event.code, message=event.message, part=event.part)
-    return "done", DoneEvent(answer=event.answer, timings_ms=event.timings_ms, usage=usage_out(event))
+    return "done", DoneEvent(
+        answer=event.answer, timings_ms=event.timings_ms, usage=usage_out(event), mode=event.mode
+    )
 
 
 def usage_out(event: Finished) -> UsageOut | None:

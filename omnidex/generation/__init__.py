@@ -6,6 +6,8 @@ Imports only the floor.
 
 from __future__ import annotations
 
+from pydantic import SecretStr
+
 from omnidex.config import Settings
 from omnidex.errors import ConfigError
 from omnidex.generation.base import Budget, Generator
@@ -13,7 +15,7 @@ from omnidex.generation.wire import ChatClient
 
 DASHSCOPE_URL = "https://dashscope-intl.aliyuncs.com/compatible-mode/v1"
 
-__all__ = ["Budget", "Generator", "make_budget", "make_generator"]
+__all__ = ["Budget", "Generator", "make_budget", "make_generator", "make_reasoner"]
 
 
 def make_generator(settings: Settings) -> Generator | None:
@@ -33,13 +35,36 @@ def make_generator(settings: Settings) -> Generator | None:
             allow_downloads=settings.allow_downloads,
             talker_max_new_tokens=settings.generator_max_speech_tokens,
         )
-    url = settings.generator_url or (DASHSCOPE_URL if kind == "dashscope" else None)
+    return _http_backend(
+        settings, kind, settings.generator_url, settings.generator_api_key, settings.generator_model
+    )
+
+
+def make_reasoner(settings: Settings) -> Generator | None:
+    """The model for think mode, or None when there is none: OMNIDEX_REASONING_MODEL served like
+    the generator (at OMNIDEX_REASONING_URL, by default the generator's), or on DashScope the
+    generator's own model, which reasons when asked."""
+    kind = settings.generator
+    if kind in ("none", "transformers") or (kind != "dashscope" and not settings.reasoning_model):
+        return None
+    return _http_backend(
+        settings,
+        kind,
+        settings.reasoning_url or settings.generator_url,
+        settings.reasoning_api_key or settings.generator_api_key,
+        settings.reasoning_model or settings.generator_model,
+    )
+
+
+def _http_backend(
+    settings: Settings, kind: str, url: str | None, api_key: SecretStr | None, model: str | None
+) -> Generator:
+    url = url or (DASHSCOPE_URL if kind == "dashscope" else None)
     if not url:
         raise ConfigError(f"the {kind} backend needs OMNIDEX_GENERATOR_URL (its base URL, ending in /v1)")
-    key = settings.generator_api_key.get_secret_value() if settings.generator_api_key else None
     client = ChatClient(
         url,
-        key,
+        api_key.get_secret_value() if api_key else None,
         connect_timeout=settings.generator_connect_timeout,
         read_timeout=settings.generator_read_timeout,
         total_timeout=settings.generator_timeout,
@@ -48,14 +73,14 @@ def make_generator(settings: Settings) -> Generator | None:
     if kind == "vllm-omni":
         from omnidex.generation.vllm_omni import VllmOmni
 
-        return VllmOmni(client, settings.generator_model, settings.generator_voice)
+        return VllmOmni(client, model, settings.generator_voice)
     if kind == "dashscope":
         from omnidex.generation.dashscope import DashScope
 
-        return DashScope(client, settings.generator_model, settings.generator_voice)
+        return DashScope(client, model, settings.generator_voice)
     from omnidex.generation.openai_compat import OpenAICompatible
 
-    return OpenAICompatible(client, settings.generator_model)
+    return OpenAICompatible(client, model)
 
 
 def make_budget(settings: Settings) -> Budget:

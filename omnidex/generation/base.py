@@ -1,4 +1,4 @@
-"""What every generator takes and yields: a packed prompt in, text and audio deltas out."""
+"""What every generator takes and yields: a packed prompt in, reasoning, text and audio deltas out."""
 
 from __future__ import annotations
 
@@ -46,10 +46,18 @@ class GenerationRequest:
     language: str | None = None
     temperature: float | None = None
     max_tokens: int | None = None
+    think: bool = False  # ask a model that can reason either way to reason first (DashScope)
 
 
 @dataclass(frozen=True, slots=True)
 class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReasoningDelta:
+    """A piece of the model's reasoning: shown apart, never part of the answer."""
+
     text: str
 
 
@@ -66,7 +74,7 @@ class Usage:
     total_tokens: int = 0
 
 
-Delta = TextDelta | AudioDelta | Usage
+Delta = TextDelta | ReasoningDelta | AudioDelta | Usage
 
 
 class Generator(Protocol):

@@ -3,6 +3,8 @@
 Streaming is mandatory; speech arrives as headerless PCM16 at 24 kHz in
 ``delta.audio.data``; the voice goes in ``audio.voice``; and a user message may
 carry only one kind of media, so mixed context is split across messages.
+With ``enable_thinking`` the model reasons first, in ``delta.reasoning_content``
+(tests/transcripts/dashscope-thinking.sse).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from omnidex.generation.base import (
     ImagePart,
     Message,
     Part,
+    ReasoningDelta,
     TextDelta,
     TextPart,
 )
@@ -44,6 +47,8 @@ class DashScope(wire.HttpBackend):
         body["modalities"] = ["text", "audio"] if request.speech else ["text"]
         if request.speech:
             body["audio"] = {"voice": request.voice or self.voice, "format": "wav"}
+        if request.think:  # qwen3-omni-flash reasons only when asked, and then writes only
+            body["enable_thinking"] = True
         return body
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[Delta]:
@@ -56,6 +61,8 @@ class DashScope(wire.HttpBackend):
                 audio = delta.get("audio")
                 if not isinstance(audio, dict):
                     audio = {}
+                if (thought := wire.reasoning(delta)) and request.text:
+                    yield ReasoningDelta(thought)
                 if audio.get("data") and request.speech:
                     yield AudioDelta(wire.decode_base64(audio["data"]), SPEECH_RATE)
                 text = delta.get("content") or audio.get("transcript")

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from omnidex.generation import wire
-from omnidex.generation.base import Delta, GenerationRequest, TextDelta
+from omnidex.generation.base import Delta, GenerationRequest, ReasoningDelta, TextDelta
 from omnidex.generation.vllm_omni import DEFAULT_MODEL
 
 
@@ -30,6 +30,8 @@ class OpenAICompatible(wire.HttpBackend):
             if not found and isinstance(chunk.get("usage"), dict):
                 yield wire.usage(chunk["usage"])
             for choice in found:
-                piece = (choice.get("delta") or {}).get("content")
-                if piece:
+                delta = choice.get("delta") or {}
+                if thought := wire.reasoning(delta):
+                    yield ReasoningDelta(thought)
+                if piece := delta.get("content"):
                     yield TextDelta(piece)

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from omnidex.generation import wire
-from omnidex.generation.base import AudioDelta, Delta, GenerationRequest, TextDelta
+from omnidex.generation.base import AudioDelta, Delta, GenerationRequest, ReasoningDelta, TextDelta
 
 DEFAULT_MODEL = "Qwen/Qwen3-Omni-30B-A3B-Instruct"
 DEFAULT_VOICE = "ethan"
@@ -41,7 +41,10 @@ class VllmOmni(wire.HttpBackend):
             if not found and isinstance(chunk.get("usage"), dict):
                 yield wire.usage(chunk["usage"])
             for choice in found:
-                piece = (choice.get("delta") or {}).get("content")
+                delta = choice.get("delta") or {}
+                if (thought := wire.reasoning(delta)) and request.text:
+                    yield ReasoningDelta(thought)
+                piece = delta.get("content")
                 if not piece:
                     continue
                 # Relay only what was asked for: a server may send the text of a speech-only

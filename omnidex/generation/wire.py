@@ -211,6 +211,13 @@ def error_message(body: Any) -> str:
     return str(body)
 
 
+def reasoning(delta: dict[str, Any]) -> str | None:
+    """A delta's reasoning: ``reasoning`` (vLLM since 0.11), else ``reasoning_content`` (older
+    vLLM, DashScope). A server that sends both sends the same words, so one is taken."""
+    found = delta.get("reasoning") or delta.get("reasoning_content")
+    return found if isinstance(found, str) and found else None
+
+
 def choices(chunk: dict[str, Any]) -> list[dict[str, Any]]:
     found = chunk.get("choices")
     return [c for c in found if isinstance(c, dict)] if isinstance(found, list) else []

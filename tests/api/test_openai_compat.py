@@ -43,7 +43,7 @@ def extra(model: Any, name: str) -> Any:
 
 def test_models_lists_omnidex(omnidex_url: tuple[str, FakeOmni]) -> None:
     client = OpenAI(base_url=omnidex_url[0] + "/v1", api_key="unused")
-    assert [m.id for m in client.models.list()] == ["omnidex"]
+    assert [m.id for m in client.models.list()] == ["omnidex", "omnidex-think", "omnidex-auto"]
 
 
 def test_streamed_text_with_citations(omnidex_url: tuple[str, FakeOmni]) -> None:

@@ -21,6 +21,7 @@ from omnidex.answering.answer import (
     Notice,
     Retrieved,
     Text,
+    Thinking,
 )
 from omnidex.api.deps import AnswererDep, SettingsDep, TenantDep
 from omnidex.api.events import citation_out, usage_out, wire_event
@@ -38,10 +39,12 @@ from omnidex.schemas import (
 
 router = APIRouter(prefix="/v1", tags=["answer"])
 
-_EVENTS = """SSE events, in order: `retrieval` (the hits), `text` (deltas), `audio` (base64 PCM16
-chunks with their sample rate), `notice` (something could not be done, e.g. no generator or no
-speech), `citations`, `done` (timings: retrieval_ms, first_token_ms, first_audio_ms, total_ms;
-token usage), or `error` (the generator failed; the hits were already sent)."""
+_EVENTS = """SSE events, in order: `retrieval` (the hits), `thinking` (think mode: the reasoning,
+never part of the answer), `text` (deltas), `audio` (base64 PCM16 chunks with their sample rate),
+`notice` (something could not be done, e.g. no generator or no speech), `citations`, `done` (the
+mode that answered; timings: retrieval_ms, first_thinking_ms, first_token_ms, first_audio_ms,
+speech_after_answer_ms when a reasoned answer was read aloud once written, total_ms; token
+usage), or `error` (the generator failed; the hits were already sent)."""
 
 
 @router.post(
@@ -88,6 +91,7 @@ def to_ask(body: AnswerRequest, image: bytes | None, audio: bytes | None, defaul
         language=body.language,
         temperature=body.temperature,
         max_tokens=body.max_tokens,
+        mode=body.mode,
     )
 
 
@@ -104,9 +108,12 @@ async def _sse(stream: AsyncGenerator[Event]) -> AsyncIterator[str]:
 async def _collect(events: AsyncIterator[Event]) -> JSONResponse:
     result: dict[str, Any] = {"answer": None, "citations": [], "hits": [], "notices": [], "timings_ms": {}}
     pcm: list[bytes] = []
+    thinking: list[str] = []
     rate = 0
     async for event in events:
-        if isinstance(event, Retrieved):
+        if isinstance(event, Thinking):
+            thinking.append(event.text)
+        elif isinstance(event, Retrieved):
             result["hits"] = [HitOut.from_hit(hit) for hit in event.found.hits]
             result["transcript"] = event.found.transcript
             result["image_text"] = event.found.image_text
@@ -122,7 +129,11 @@ async def _collect(events: AsyncIterator[Event]) -> JSONResponse:
         elif isinstance(event, Failed):
             result["notices"].append(NoticeOut(code=event.code, message=f"no speech: {event.message}"))
         elif isinstance(event, Finished):
-            result.update(answer=event.answer, timings_ms=event.timings_ms, usage=usage_out(event))
+            result.update(
+                answer=event.answer, timings_ms=event.timings_ms, usage=usage_out(event), mode=event.mode
+            )
+    if thinking:
+        result["thinking"] = "".join(thinking)
     if pcm:
         result["audio"] = base64.b64encode(wav_file(b"".join(pcm), rate)).decode("ascii")
     response = AnswerResponse.model_validate(result)

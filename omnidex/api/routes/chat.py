@@ -4,7 +4,9 @@ The last user message is the question (its text, an ``image_url`` data URL,
 an ``input_audio`` recording); earlier turns go along as history. Retrieval
 runs, and the answer comes back in OpenAI's shapes: ``delta.content`` with
 ``[n]`` marks, ``delta.audio`` (base64 PCM16, 24 kHz) when ``modalities``
-asks for audio, and the citations as an extra ``citations`` field.
+asks for audio, and the citations as an extra ``citations`` field. In think
+mode (model ``omnidex-think``, or ``"mode": "think"``) the reasoning streams in
+``delta.reasoning``, the field vLLM's reasoning parsers use, so chat UIs fold it.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 import omnidex
-from omnidex.answering.answer import Ask, Audio, Cited, Event, Failed, Finished, Notice, Text
+from omnidex.answering.answer import Ask, Audio, Cited, Event, Failed, Finished, Notice, Text, Thinking
 from omnidex.api.deps import AnswererDep, CallerDep, SettingsDep, TenantDep
 from omnidex.api.events import citation_out
 from omnidex.api.queries import decode_base64
@@ -35,6 +37,7 @@ from omnidex.types import MAX_TOP_K
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 MODEL_ID = "omnidex"
+MODES = {MODEL_ID: "talk", f"{MODEL_ID}-think": "think", f"{MODEL_ID}-auto": "auto"}
 STARTED = int(time.time())
 AUDIO_TTL_SECONDS = 24 * 3600
 
@@ -58,13 +61,16 @@ class ChatRequest(BaseModel):
     max_completion_tokens: int | None = Field(None, ge=1)
     top_k: int | None = Field(None, ge=1, le=MAX_TOP_K, description="omnidex: hits to answer from.")
     doc_ids: list[str] = Field(default_factory=list, description="omnidex: only these documents.")
+    mode: Literal["talk", "think", "auto"] | None = Field(
+        None, description="omnidex: talk, think or auto (default: by the model, omnidex-think thinks)."
+    )
 
 
 @router.get("/models")
 def list_models(caller: CallerDep) -> dict[str, Any]:
-    """The one model omnidex serves: retrieval plus the configured generator."""
-    card = {"id": MODEL_ID, "object": "model", "created": STARTED, "owned_by": "omnidex"}
-    return {"object": "list", "data": [card]}
+    """What omnidex serves: retrieval plus the configured generator, talking, thinking or either."""
+    cards = [{"id": name, "object": "model", "created": STARTED, "owned_by": "omnidex"} for name in MODES]
+    return {"object": "list", "data": cards}
 
 
 @router.post(
@@ -110,6 +116,7 @@ def _ask(body: ChatRequest) -> Ask:
         voice=body.audio.voice if body.audio else None,
         temperature=body.temperature,
         max_tokens=body.max_completion_tokens or body.max_tokens,
+        mode=body.mode or MODES.get(body.model, "talk"),
     )
 
 
@@ -171,6 +178,8 @@ class _Reply:
             async for event in events:
                 if isinstance(event, Text):
                     yield self._chunk({"content": event.text})
+                elif isinstance(event, Thinking):
+                    yield self._chunk({"reasoning": event.text})
                 elif isinstance(event, Audio):
                     audio: dict[str, Any] = {"data": base64.b64encode(event.pcm).decode("ascii")}
                     if not audio_started:
@@ -211,6 +220,7 @@ class _Reply:
 
     async def collect(self, events: AsyncIterator[Event]) -> JSONResponse:
         text: list[str] = []
+        thinking: list[str] = []
         pcm: list[bytes] = []
         rate = 0
         citations: list[dict[str, Any]] = []
@@ -219,6 +229,8 @@ class _Reply:
         async for event in events:
             if isinstance(event, Text):
                 text.append(event.text)
+            elif isinstance(event, Thinking):
+                thinking.append(event.text)
             elif isinstance(event, Audio):
                 pcm.append(event.pcm)
                 rate = event.rate
@@ -243,6 +255,8 @@ class _Reply:
                 "transcript": "",
             }
         message = {"role": "assistant", "content": "".join(text), "refusal": None, "audio": audio}
+        if thinking:
+            message["reasoning"] = "".join(thinking)
         completion = {
             "id": self.id,
             "object": "chat.completion",

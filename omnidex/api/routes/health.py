@@ -51,6 +51,8 @@ async def readyz(request: Request) -> JSONResponse:
             else f"ok: up to {readers.size} reader process{'es' if readers.size > 1 else ''}"
         )
     checks["generator"] = await _generator_check(runtime)
+    if runtime.generator is not None:
+        checks["reasoning"] = await _reasoner_check(runtime)
     ready = all(not value.startswith("error") for value in checks.values())
     body = HealthResponse(status="ready" if ready else "unavailable", checks=checks)
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
@@ -76,6 +78,15 @@ async def _generator_check(runtime: Runtime) -> str:
         return "off: no generator configured (search only)"
     try:
         return await runtime.generator.check()
+    except OmnidexError as exc:
+        return f"error: {exc.message}"
+
+
+async def _reasoner_check(runtime: Runtime) -> str:
+    if runtime.reasoner is None:
+        return "off: no reasoning model (OMNIDEX_REASONING_MODEL), so think mode talks"
+    try:
+        return await runtime.reasoner.check()
     except OmnidexError as exc:
         return f"error: {exc.message}"
 
