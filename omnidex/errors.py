@@ -131,6 +131,13 @@ class CorruptFile(IngestError):
     code = "corrupt_file"
 
 
+class SpeechServerError(IngestError):
+    """The speech recognition server could not be reached or failed (OMNIDEX_ASR=openai)."""
+
+    status = 502
+    code = "asr_failed"
+
+
 def reason(exc: BaseException, limit: int = 300) -> str:
     """A third-party error as a short phrase for a person: its first line, or its type's name,
     with any file path on this server said as "the file" (paths tell callers nothing they need)."""

@@ -198,6 +198,7 @@ class WorkerRuntime:
             )
             # An export still running at the end (a first start, stopped at once) is stopped.
             self._closing.append(getattr(encoders.text, "close", lambda: None))
+            self._closing.append(getattr(encoders.transcriber, "close", lambda: None))  # a server's client
             self.ocr_off = ocr_off_reason(settings)
             self.store = make_store(settings, encoders.schema)
             self._closing.append(self.store.close)

@@ -80,6 +80,21 @@ def make_transcriber(settings: Settings) -> Transcriber | None:
     """The speech recognizer, or None when speech is turned off."""
     if not settings.speech:
         return None
+    if settings.asr == "openai":
+        from omnidex.encoders.remote_asr import RemoteTranscriber
+
+        if not settings.asr_url:
+            raise ConfigError(
+                "OMNIDEX_ASR=openai needs OMNIDEX_ASR_URL (the server's base URL ending in /v1)"
+            )
+        key = settings.asr_api_key.get_secret_value() if settings.asr_api_key else None
+        return RemoteTranscriber(
+            settings.asr_url,
+            settings.asr_server_model,
+            api_key=key,
+            concurrency=settings.asr_concurrency,
+            timeout=settings.asr_timeout,
+        )
     from omnidex.encoders.whisper import WhisperTranscriber
 
     return WhisperTranscriber(
