@@ -4,8 +4,9 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 APT_PACKAGES := libmagic1 tesseract-ocr
 # espeak-ng speaks the test recordings; the UI tests drive Debian's Chromium; the queue and
-# API tests run a second time on a PostgreSQL the tests start and stop.
-TEST_APT_PACKAGES := espeak-ng chromium postgresql
+# API tests run a second time on a PostgreSQL the tests start and stop; docker-compose checks
+# docker-compose.yml's profiles (`config` needs no Docker engine).
+TEST_APT_PACKAGES := espeak-ng chromium postgresql docker-compose
 OFFLINE := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 UNSTRUCTURED_DISABLE_NOTICE=1
 
 .PHONY: serve test install install-test system-deps lint typecheck pytest bench bench-peers clean

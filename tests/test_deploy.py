@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -87,8 +89,40 @@ def test_dependencies_wait_for_healthy_services(compose: dict[str, Any]) -> None
         for dependency, condition in services[name]["depends_on"].items():
             assert condition == {"condition": "service_healthy"}
             assert "test" in services[dependency]["healthcheck"]
-    assert services["qwen"]["profiles"] == ["gpu"]
-    devices = services["qwen"]["deploy"]["resources"]["reservations"]["devices"]
-    assert devices[0]["capabilities"] == ["gpu"]
     # The workers share the API's blob volume: uploads land where the workers read.
     assert services["api"]["volumes"] == services["worker"]["volumes"]
+
+
+def _compose_cli() -> list[str] | None:
+    """Compose v2 (the docker plugin) or v1 (Debian's docker-compose): ``config`` needs no engine."""
+    if shutil.which("docker"):
+        probe = subprocess.run(["docker", "compose", "version"], capture_output=True, check=False)
+        if probe.returncode == 0:
+            return ["docker", "compose"]
+    found = shutil.which("docker-compose")
+    return [found] if found else None
+
+
+def test_the_gpu_profile_is_valid_compose_and_serves_every_role(compose: dict[str, Any]) -> None:
+    cli = _compose_cli()
+    if cli is None:
+        pytest.skip("neither `docker compose` nor `docker-compose` is here (apt-get install docker-compose)")
+    checked = subprocess.run(
+        [*cli, "--profile", "gpu", "config"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert checked.returncode == 0, checked.stderr
+    resolved = yaml.safe_load(checked.stdout)["services"]
+    roles = {"qwen": 8091, "qwen-thinking": 8092, "whisper": 8093}
+    assert set(roles) <= set(resolved)
+    for name, port in roles.items():
+        service = compose["services"][name]
+        assert service["profiles"] == ["gpu"]
+        assert f"127.0.0.1:{port}/health" in " ".join(service["healthcheck"]["test"])
+        devices = service["deploy"]["resources"]["reservations"]["devices"]
+        assert devices[0]["capabilities"] == ["gpu"]
+    # The omnidex services reach each role by its service name and port.
+    environment = compose["services"]["api"]["environment"]
+    assert environment["OMNIDEX_GENERATOR_URL"] == "http://qwen:8091/v1"
+    assert environment["OMNIDEX_REASONING_URL"] == "http://qwen-thinking:8092/v1"
+    assert environment["OMNIDEX_ASR_URL"] == "http://whisper:8093/v1"
+    assert "--reasoning-parser=qwen3" in compose["services"]["qwen-thinking"]["command"]
