@@ -202,6 +202,22 @@ class Settings(BaseSettings):
     reasoning_max_tokens: int = Field(
         4096, ge=1, description="Most tokens of reasoning and answer together in think mode."
     )
+    captioner: Literal["none", "vllm-omni", "dashscope", "openai"] = Field(
+        "none",
+        description="Who describes pictures, keyframes and sounds without speech at ingest, so they "
+        "are found by what they show (a backend like the generator's; openai: a vision model).",
+    )
+    captioner_url: str | None = Field(
+        None, description="Base URL of the captioner's API (default: the generator's)."
+    )
+    captioner_model: str | None = Field(
+        None, description="Model name sent to the captioner (default per backend)."
+    )
+    captioner_api_key: SecretStr | None = Field(
+        None, description="Bearer key for the captioner's API (default: the generator's)."
+    )
+    caption_concurrency: int = Field(4, ge=1, description="Caption requests in flight at once, per worker.")
+    caption_max_tokens: int = Field(160, ge=16, description="Most tokens in one caption.")
     answer_top_k: int = Field(8, ge=1, le=100, description="Hits retrieved as the context of an answer.")
     context_max_tokens: int = Field(
         6000, ge=100, description="Budget for the context's text (about 4 characters per token)."

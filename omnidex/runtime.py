@@ -46,7 +46,7 @@ from omnidex.encoders import (
 )
 from omnidex.encoders.batching import BatchingTextEncoder
 from omnidex.errors import ConfigError
-from omnidex.generation import Generator, make_budget, make_generator, make_reasoner
+from omnidex.generation import Generator, make_budget, make_captioner, make_generator, make_reasoner
 from omnidex.ingest import documents
 from omnidex.ingest.bounded import ParseBudget
 from omnidex.ingest.pipeline import Pipeline
@@ -124,7 +124,7 @@ def build_encoders(
     clip = image or make_image_encoder(settings)
     off = clip.reason if isinstance(clip, ClipUnavailable) else None
     if off:
-        log.warning("visual search is off: %s; pictures are indexed by their OCR text only", off)
+        log.warning("visual search is off: %s; pictures are found by their words only (OCR, captions)", off)
     return Encoders(
         text=text or make_text_encoder(settings),
         sparse=sparse or make_sparse_encoder(settings),
@@ -143,9 +143,17 @@ def ocr_off_reason(settings: Settings) -> str | None:
 
 
 def build_pipeline(
-    settings: Settings, blobs: BlobStore, store: VectorStore, encoders: Encoders, *, ocr: bool
+    settings: Settings,
+    blobs: BlobStore,
+    store: VectorStore,
+    encoders: Encoders,
+    *,
+    ocr: bool,
+    captions: bool = True,
 ) -> Pipeline:
+    """The ingest pipeline; ``captions``: describe pictures and sounds with the configured captioner."""
     return Pipeline(
+        captioner=make_captioner(settings) if captions else None,
         blobs=blobs,
         store=store,
         text_encoder=encoders.text,
@@ -352,7 +360,7 @@ class Runtime(WorkerRuntime):
 
 
 @contextmanager
-def prepared_reindex(settings: Settings) -> Iterator[tuple[Reindexer, str]]:
+def prepared_reindex(settings: Settings, *, captions: bool = False) -> Iterator[tuple[Reindexer, str]]:
     """A reindexer over the configured (new) encoders, and the index version it fills."""
     lock = lock_data_dir(settings)
     closing: list[Callable[[], None]] = [lock.release] if lock else []
@@ -371,8 +379,10 @@ def prepared_reindex(settings: Settings) -> Iterator[tuple[Reindexer, str]]:
             store = versions.open(target, encoders.schema)
         closing.append(store.close)
         blobs = make_blob_store(settings.blob_url, settings.blobs_dir, settings.s3_endpoint_url)
-        pipeline = build_pipeline(settings, blobs, store, encoders, ocr=False)
-        yield Reindexer(db, pipeline, versions), target
+        pipeline = build_pipeline(settings, blobs, store, encoders, ocr=False, captions=captions)
+        if captions and pipeline.captioner is None:
+            raise ConfigError("--captions needs a captioner: set OMNIDEX_CAPTIONER (and its URL)")
+        yield Reindexer(db, pipeline, versions, captions=captions), target
     finally:
         for close in reversed(closing):
             close()

@@ -46,6 +46,10 @@ class DocumentOut(BaseModel):
     error: ErrorDetail | None = None
     item_count: int
     items_by_modality: dict[str, int] = Field(default_factory=dict)
+    caption_tokens: int = Field(0, description="Tokens the captioner used on this document.")
+    notes: list[str] = Field(
+        default_factory=list, description="What could not be done, e.g. captions that failed (still ready)."
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -89,6 +93,9 @@ class HitOut(BaseModel):
         None, description="The whole item's start: a speech hit's start/end is the sentence that answers."
     )
     item_end: float | None = Field(None, description="The whole item's end.")
+    caption: str | None = Field(
+        None, description="What the captioner (OMNIDEX_CAPTIONER) said a picture, keyframe or sound shows."
+    )
 
     @classmethod
     def from_hit(cls, hit: Hit) -> HitOut:

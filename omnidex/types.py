@@ -26,6 +26,7 @@ class ItemKind(StrEnum):
     IMAGE = "image"
     KEYFRAME = "keyframe"
     SPEECH = "speech"
+    SOUND = "sound"  # a stretch of audio with no speech in it, found by its caption
 
 
 class DocStatus(StrEnum):
@@ -52,6 +53,8 @@ class Item:
     image: Any = None
     # Text still being read from the picture (a Future of OCR's text), settled before encoding.
     reading: Any = None
+    # A WAV of a stretch with no speech, for the captioner; dropped once the item is encoded.
+    sound: bytes | None = None
 
     def settle(self) -> None:
         """Wait for the text being read from the picture, and take it as the item's text."""
@@ -107,3 +110,4 @@ class Hit:
     # The whole item's span (a speech item's, a scene's); start/end may point inside it.
     item_start: float | None = None
     item_end: float | None = None
+    caption: str | None = None  # what the captioner said the picture or sound shows

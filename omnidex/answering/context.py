@@ -102,7 +102,7 @@ class _Packer:
         if hit.kind is ItemKind.IMAGE:
             return self._pictures(lambda side: [self.media.picture(hit.id, side)])
         start, end = _item_span(hit)
-        if hit.kind is ItemKind.SPEECH and start is not None and end is not None:
+        if hit.kind in (ItemKind.SPEECH, ItemKind.SOUND) and start is not None and end is not None:
             return self._sound(hit, start, end - start)
         return []
 
@@ -160,6 +160,8 @@ def _label(hit: Hit) -> str:
         return f"video {where} at {_clock(hit.t or 0.0)}, frames and sound:"
     if hit.kind is ItemKind.SPEECH:
         return f"recording {where}, {_span(hit)}, what is said:"
+    if hit.kind is ItemKind.SOUND:
+        return f"recording {where}, {_span(hit)}, sounds without speech:"
     page = f", page {hit.page}" if hit.page else ""
     if hit.kind is ItemKind.IMAGE:
         return f"picture in {where}{page}" + (", text in it:" if hit.text else "")
@@ -169,7 +171,11 @@ def _label(hit: Hit) -> str:
 
 
 def _excerpt(hit: Hit) -> str:
-    return " ".join(hit.text.split())
+    """The hit's words, and what the captioner saw or heard in it."""
+    text = " ".join(hit.text.split())
+    if hit.caption:
+        text = f"{text}\n(Described: {' '.join(hit.caption.split())})".strip()
+    return text
 
 
 def _item_span(hit: Hit) -> tuple[float | None, float | None]:

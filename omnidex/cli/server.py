@@ -115,12 +115,19 @@ def reindex(
     keep_old: Annotated[
         bool, typer.Option("--keep-old", help="Keep the old index after the switch.")
     ] = False,
+    captions: Annotated[
+        bool,
+        typer.Option(
+            "--captions", help="Describe every picture, keyframe and sound again with OMNIDEX_CAPTIONER."
+        ),
+    ] = False,
 ) -> None:
     """Re-encode every item with the configured encoders into a new index, then switch searches to it.
 
     Nothing is parsed again. On a Qdrant server searches keep using the old collection until
     the switch (an alias update); the embedded store needs `omnidex serve` stopped. Run it
-    again after an interruption: it resumes.
+    again after an interruption: it resumes. With --captions, the captioner describes every
+    picture, keyframe and sound without speech again, and the new captions are kept.
     """
     from omnidex.runtime import prepared_reindex
 
@@ -129,7 +136,7 @@ def reindex(
     progress = Progress(*PROGRESS_COLUMNS, console=console)
 
     def run() -> Reindexed:
-        with prepared_reindex(settings) as (reindexer, target), progress:
+        with prepared_reindex(settings, captions=captions) as (reindexer, target), progress:
             task = progress.add_task(f"re-encoding into {target}", total=None, stage="")
 
             def advance(done: int, total: int) -> None:

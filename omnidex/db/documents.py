@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from omnidex.db.engine import Database
 from omnidex.db.models import DocumentRow, ItemRow
 from omnidex.errors import NotFound
-from omnidex.types import DocStatus, ItemKind
+from omnidex.types import DocStatus, Item, ItemKind, point_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +199,40 @@ def items_of(db: Database, doc_id: str) -> list[ItemRow]:
     """A document's items in key order, whatever its tenant."""
     with db.session() as session:
         return list(session.scalars(select(ItemRow).where(ItemRow.doc_id == doc_id).order_by(ItemRow.key)))
+
+
+def caption_tokens(items: Sequence[ItemRow]) -> int:
+    """Tokens the captioner used on these items."""
+    return sum(int((item.extra or {}).get("caption_tokens", 0)) for item in items)
+
+
+def caption_notes(items: Sequence[ItemRow]) -> list[str] | None:
+    """What could not be done for the document's items, each reason once, with how often."""
+    failed: dict[str, int] = {}
+    for item in items:
+        if reason := (item.extra or {}).get("caption_error"):
+            failed[reason] = failed.get(reason, 0) + 1
+    notes = [f"{count} caption{'s' if count > 1 else ''} failed: {why}" for why, count in failed.items()]
+    return notes or None
+
+
+def save_item_extras(db: Database, items: Sequence[tuple[str, Item]]) -> None:
+    """Keep these (document id, item)'s extra payload (new captions), and their documents'
+    caption tokens and notes."""
+    with db.session() as session:
+        for doc_id, item in items:
+            session.execute(
+                update(ItemRow)
+                .where(ItemRow.id == point_id(doc_id, item.key))
+                .values(extra=item.extra or None)
+            )
+        for doc_id in {doc_id for doc_id, _ in items}:
+            rows = list(session.scalars(select(ItemRow).where(ItemRow.doc_id == doc_id)))
+            session.execute(
+                update(DocumentRow)
+                .where(DocumentRow.id == doc_id)
+                .values(caption_tokens=caption_tokens(rows), notes=caption_notes(rows))
+            )
 
 
 def blob_hashes(db: Database) -> set[str]:

@@ -37,6 +37,9 @@ class DocumentRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
     error_code: Mapped[str | None] = mapped_column(String(64))
     item_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Tokens the captioner used on this document, and what could not be done (a caption that failed).
+    caption_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    notes: Mapped[list[str] | None] = mapped_column(JSON, default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_expires: Mapped[float | None] = mapped_column(Float)

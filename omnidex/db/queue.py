@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, delete, or_, select, update
 
+from omnidex.db.documents import caption_notes, caption_tokens
 from omnidex.db.engine import Database
 from omnidex.db.models import DocumentRow, ItemRow, utcnow
 from omnidex.types import DocStatus
@@ -129,6 +130,8 @@ def finish_job(db: Database, doc_id: str, worker_id: str, mime: str, items: Sequ
                 progress=1.0,
                 stage=None,
                 item_count=len(items),
+                caption_tokens=caption_tokens(items),
+                notes=caption_notes(items),
                 lease_owner=None,
                 lease_expires=None,
                 updated_at=utcnow(),

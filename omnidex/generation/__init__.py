@@ -11,11 +11,20 @@ from pydantic import SecretStr
 from omnidex.config import Settings
 from omnidex.errors import ConfigError
 from omnidex.generation.base import Budget, Generator
+from omnidex.generation.captions import Captioner
 from omnidex.generation.wire import ChatClient
 
 DASHSCOPE_URL = "https://dashscope-intl.aliyuncs.com/compatible-mode/v1"
 
-__all__ = ["Budget", "Generator", "make_budget", "make_generator", "make_reasoner"]
+__all__ = [
+    "Budget",
+    "Captioner",
+    "Generator",
+    "make_budget",
+    "make_captioner",
+    "make_generator",
+    "make_reasoner",
+]
 
 
 def make_generator(settings: Settings) -> Generator | None:
@@ -56,12 +65,35 @@ def make_reasoner(settings: Settings) -> Generator | None:
     )
 
 
+def make_captioner(settings: Settings) -> Captioner | None:
+    """Who describes pictures and sounds at ingest (OMNIDEX_CAPTIONER), or None."""
+    kind = settings.captioner
+    if kind == "none":
+        return None
+    url = settings.captioner_url or (settings.generator_url if settings.generator == kind else None)
+    key = settings.captioner_api_key or settings.generator_api_key
+
+    def backend() -> Generator:
+        return _http_backend(settings, kind, url, key, settings.captioner_model, sees=True)
+
+    return Captioner(
+        backend, concurrency=settings.caption_concurrency, max_tokens=settings.caption_max_tokens
+    )
+
+
 def _http_backend(
-    settings: Settings, kind: str, url: str | None, api_key: SecretStr | None, model: str | None
+    settings: Settings,
+    kind: str,
+    url: str | None,
+    api_key: SecretStr | None,
+    model: str | None,
+    *,
+    sees: bool = False,
 ) -> Generator:
     url = url or (DASHSCOPE_URL if kind == "dashscope" else None)
     if not url:
-        raise ConfigError(f"the {kind} backend needs OMNIDEX_GENERATOR_URL (its base URL, ending in /v1)")
+        setting = "OMNIDEX_CAPTIONER_URL" if sees else "OMNIDEX_GENERATOR_URL"
+        raise ConfigError(f"the {kind} backend needs {setting} (its base URL, ending in /v1)")
     client = ChatClient(
         url,
         api_key.get_secret_value() if api_key else None,
@@ -80,7 +112,7 @@ def _http_backend(
         return DashScope(client, model, settings.generator_voice)
     from omnidex.generation.openai_compat import OpenAICompatible
 
-    return OpenAICompatible(client, model)
+    return OpenAICompatible(client, model, sees=sees)
 
 
 def make_budget(settings: Settings) -> Budget:

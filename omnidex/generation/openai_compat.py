@@ -1,7 +1,8 @@
-"""Any OpenAI-compatible server, text only — e.g. plain vLLM serving Qwen3-Omni's thinker.
+"""Any OpenAI-compatible server — e.g. plain vLLM serving Qwen3-Omni's thinker.
 
-Pictures and sound are left out of the request; their sources still go in
-as words (OCR text, transcripts), so the model can cite them.
+For answers, pictures and sound are left out of the request; their sources
+still go in as words (OCR text, transcripts), so the model can cite them. As a
+captioner (``sees``), it gets the pictures and sound themselves.
 """
 
 from __future__ import annotations
@@ -21,8 +22,13 @@ class OpenAICompatible(wire.HttpBackend):
 
     default_model = DEFAULT_MODEL
 
+    def __init__(self, client: wire.ChatClient, model: str | None = None, *, sees: bool = False) -> None:
+        """``sees``: send pictures and sound too (a vision or audio model, e.g. as the captioner)."""
+        super().__init__(client, model)
+        self.sees = sees
+
     def body(self, request: GenerationRequest) -> dict[str, Any]:
-        return wire.chat_body(self.model, wire.messages(request.messages, media=False), request)
+        return wire.chat_body(self.model, wire.messages(request.messages, media=self.sees), request)
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[Delta]:
         async for chunk in self.client.stream(self.body(request)):

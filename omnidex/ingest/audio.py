@@ -1,11 +1,13 @@
 """Audio files → speech items: the recording transcribed (``omnidex.media.audio``), then
 Whisper's segments grouped into items of at most 30 s (Qwen3-Omni's audio limit in several
 servers), cut at pauses, each repeating the previous item's last short
-sentence for context.
+sentence for context. With a captioner, each stretch where no speech is heard
+becomes sound items of at most 30 s, found by their captions.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -14,6 +16,7 @@ from omnidex.errors import IngestError
 from omnidex.ingest.partition import NO_SUFFIXES, Source
 from omnidex.ingest.vocabulary import vocabulary
 from omnidex.media.audio import probe_audio, transcribe_file
+from omnidex.media.clips import clip_wav
 from omnidex.types import Item, ItemKind, Modality
 
 AUDIO_MIMES = {
@@ -36,6 +39,8 @@ PAUSE_SECONDS = 1.5
 LONG_PAUSE_SECONDS = 6.0  # a silence this long ends an item, however short
 MIN_ITEM_SECONDS = 8.0
 OVERLAP_SENTENCE_SECONDS = 5.0
+MIN_SOUND_SECONDS = 4.0  # a shorter quiet stretch is a pause, not a sound worth describing
+MAX_SOUND_ITEMS = 240  # two hours of sound without speech, in 30 s stretches
 
 
 @dataclass(slots=True)
@@ -90,15 +95,16 @@ class AudioPartitioner:
 
     def items(self, source: Source) -> Iterator[tuple[Item, float]]:
         transcriber = source.pipeline.transcriber
-        if transcriber is None:
+        if transcriber is None and source.pipeline.captioner is None:
             raise IngestError(no_speech_reason("this is an audio file"))
         yield from speech_items(source, transcriber, Modality.AUDIO)
 
 
 def speech_items(
-    source: Source, transcriber: Transcriber, modality: Modality, screen_text: str = ""
+    source: Source, transcriber: Transcriber | None, modality: Modality, screen_text: str = ""
 ) -> Iterator[tuple[Item, float]]:
-    """Speech items with the fraction of the recording heard so far (decoded s / total s).
+    """Speech items with the fraction of the recording heard so far (decoded s / total s), then,
+    with a captioner, sound items for the stretches without speech.
 
     Recognition is told the names the document offers (``omnidex.ingest.vocabulary``): its
     file name, its title, and ``screen_text``. Each item keeps its sentences with their times,
@@ -106,8 +112,10 @@ def speech_items(
     """
     info = probe_audio(source.path)
     words = vocabulary(source.doc.name, info.title, screen_text)
-    segments = transcribe_file(source.path, transcriber, words)
+    segments = transcribe_file(source.path, transcriber, words) if transcriber else iter(())
+    spoken: list[tuple[float, float]] = []
     for index, group in enumerate(group_segments(segments)):
+        spoken.append((group.start, group.end))
         item = Item(
             key=f"speech-{index:05d}",
             modality=modality,
@@ -118,6 +126,39 @@ def speech_items(
             extra={"language": group.language, "sentences": [list(s) for s in group.sentences]},
         )
         yield item, min(1.0, group.end / info.duration) if info.duration else 0.5
+    if source.pipeline.captioner is not None:
+        yield from sound_items(source, modality, quiet_stretches(spoken, info.duration))
+
+
+def quiet_stretches(spoken: list[tuple[float, float]], duration: float) -> list[tuple[float, float]]:
+    """The stretches of at least MIN_SOUND_SECONDS where no speech is heard, each cut into
+    equal parts of at most 30 s."""
+    stretches, heard_until = [], 0.0
+    for start, end in [*sorted(spoken), (duration, duration)]:
+        if start - heard_until >= MIN_SOUND_SECONDS:
+            parts = math.ceil((start - heard_until) / MAX_ITEM_SECONDS)
+            step = (start - heard_until) / parts
+            stretches += [(heard_until + n * step, heard_until + (n + 1) * step) for n in range(parts)]
+        heard_until = max(heard_until, end)
+    return stretches[:MAX_SOUND_ITEMS]
+
+
+def sound_items(
+    source: Source, modality: Modality, stretches: list[tuple[float, float]]
+) -> Iterator[tuple[Item, float]]:
+    """An item per stretch without speech, its sound kept for the captioner."""
+    for index, (start, end) in enumerate(stretches):
+        source.check()
+        wav, seconds = clip_wav(source.path, start, end - start)
+        item = Item(
+            key=f"sound-{index:05d}",
+            modality=modality,
+            kind=ItemKind.SOUND,
+            start=round(start, 3),
+            end=round(start + seconds, 3),
+            sound=wav,
+        )
+        yield item, 1.0
 
 
 def no_speech_reason(what: str) -> str:

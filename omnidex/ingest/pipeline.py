@@ -21,8 +21,10 @@ from omnidex.encoders import ImageEncoder, SparseEncoder, TextEncoder
 from omnidex.encoders.asr import Transcriber
 from omnidex.encoders.compact import pack_vectors
 from omnidex.errors import IngestError
+from omnidex.generation.captions import Captioner
 from omnidex.ingest import registry
 from omnidex.ingest.bounded import ParseBudget
+from omnidex.ingest.captions import caption, searchable
 from omnidex.ingest.partition import Source
 from omnidex.ingest.sniff import Sniffed, describe, sniff
 from omnidex.store import VectorStore
@@ -57,6 +59,8 @@ class Pipeline:
     max_pictures: int = 500
     # Where files are parsed: child processes with a time and memory budget, or (None) here.
     readers: ParseBudget | None = None
+    # Who describes pictures, keyframes and sounds without speech (OMNIDEX_CAPTIONER), if anyone.
+    captioner: Captioner | None = None
 
     def index(self, doc: DocumentRow, report: ProgressFn) -> tuple[Sniffed, list[ItemRow]]:
         """Index ``doc``; returns what it really is and its item rows. Raises IngestError."""
@@ -146,8 +150,11 @@ class Pipeline:
         items = [item for _, _, item in entries]
         for item in items:
             item.settle()
-        with_text = [n for n, item in enumerate(items) if item.text.strip()]
-        texts = [f"{context_of(entries[n][0].name, items[n])}\n{items[n].text}" for n in with_text]
+        if self.captioner is not None:
+            caption(self.captioner, items)
+        words = [searchable(item) for item in items]
+        with_text = [n for n, said in enumerate(words) if said.strip()]
+        texts = [f"{context_of(entries[n][0].name, items[n])}\n{words[n]}" for n in with_text]
         spoken = [(n, text) for n, item in enumerate(items) for text in sentence_texts(item)]
         encoded = self.text_encoder.encode(texts + [sentence for _, sentence in spoken])
         dense = dict(zip(with_text, encoded[: len(texts)], strict=True))

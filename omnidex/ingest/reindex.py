@@ -22,6 +22,7 @@ from omnidex.db.models import DocumentRow, ItemRow, utcnow
 from omnidex.errors import IngestError
 from omnidex.ingest.pipeline import Pipeline, item_of
 from omnidex.media import derived
+from omnidex.media.clips import clip_wav
 from omnidex.media.images import ENCODE_SIDE, load_image, shrunk
 from omnidex.store.versions import IndexVersions
 from omnidex.types import Item, ItemKind
@@ -43,10 +44,14 @@ class Reindexed:
 class Reindexer:
     """Encodes every ready document's items into the next index version, then switches to it."""
 
-    def __init__(self, db: Database, pipeline: Pipeline, versions: IndexVersions) -> None:
+    def __init__(
+        self, db: Database, pipeline: Pipeline, versions: IndexVersions, *, captions: bool = False
+    ) -> None:
+        """``captions``: describe pictures and sounds again (``pipeline.captioner``) and keep it."""
         self.db = db
         self.pipeline = pipeline
         self.versions = versions
+        self.captions = captions
 
     def run(self, target: str, *, progress: Progress | None = None, keep_old: bool = False) -> Reindexed:
         """Fill ``target`` (opened as ``pipeline.store``), switch searches to it; the old one goes."""
@@ -76,7 +81,7 @@ class Reindexer:
         skipped = 0
         for number, doc in enumerate(docs, 1):
             rows = self._items(doc.id)
-            if self._complete(doc, rows):
+            if not self.captions and self._complete(doc, rows):
                 skipped += 1
             else:
                 for item in self._rebuilt(doc, rows):
@@ -96,14 +101,29 @@ class Reindexer:
         return expected > 0 and self.pipeline.store.count(doc.tenant, doc.id) == expected
 
     def _pictured(self, row: ItemRow) -> bool:
-        return self.pipeline.image_encoder is not None and row.kind in PICTURE_KINDS
+        return (self.pipeline.image_encoder is not None or self.captions) and row.kind in PICTURE_KINDS
 
     def _rebuilt(self, doc: DocumentRow, rows: list[ItemRow]) -> Iterator[Item]:
         for row in rows:
             item = item_of(row)
             if self._pictured(row):
                 item.image = self._picture(doc, row)
+            if self.captions:
+                for key in ("caption", "caption_tokens", "caption_error"):
+                    item.extra.pop(key, None)
+                if row.kind == ItemKind.SOUND:
+                    item.sound = self._sound(doc, row)
             yield item
+
+    def _sound(self, doc: DocumentRow, row: ItemRow) -> bytes | None:
+        try:
+            wav, _ = clip_wav(
+                self.pipeline.blobs.path(doc.sha256), row.start or 0.0, (row.end or 0.0) - (row.start or 0.0)
+            )
+        except (IngestError, FileNotFoundError) as exc:
+            log.warning("sound %s of %s cannot be cut: %s", row.key, doc.id, exc)
+            return None
+        return wav
 
     def _picture(self, doc: DocumentRow, row: ItemRow) -> Any:
         blobs = self.pipeline.blobs
@@ -120,4 +140,6 @@ class Reindexer:
         if batch:
             points = [p for p in self.pipeline.encode(batch) if p.vectors or p.sparse]
             self.pipeline.store.upsert(points)
+            if self.captions:  # the new captions are the items' own from now on
+                documents.save_item_extras(self.db, [(doc.id, item) for doc, _, item in batch])
             batch.clear()

@@ -15,7 +15,7 @@ def to_hit(point: ScoredPoint) -> Hit:
     page = payload.get("page")
     kind = ItemKind(payload.get("kind", ItemKind.CHUNK))
     pictured = kind in (ItemKind.IMAGE, ItemKind.KEYFRAME)
-    own_media = pictured or kind is ItemKind.SPEECH
+    own_media = pictured or kind in (ItemKind.SPEECH, ItemKind.SOUND)
     return Hit(
         id=point.id,
         score=point.score,
@@ -34,6 +34,7 @@ def to_hit(point: ScoredPoint) -> Hit:
         thumbnail_url=f"/v1/media/{point.id}?thumb=1" if pictured else None,
         item_start=payload.get("start"),
         item_end=payload.get("end"),
+        caption=payload.get("caption") or None,
     )
 
 
@@ -62,6 +63,7 @@ def item_hit(item: ItemRow, mime: str | None, source: str) -> Hit:
         "text": item.text,
         "mime": mime or "",
         "source": source,
+        "caption": (item.extra or {}).get("caption"),
     }
     return to_hit(ScoredPoint(item.id, 0.0, payload))
 

@@ -147,6 +147,7 @@ function hitCard(hit, { query = "", number = null } = {}) {
     card.append(player("audio", hit, start));
   }
   if (hit.text) card.append(highlighted(hit.text.slice(0, 600), query));
+  if (hit.caption) card.append(el("p", { class: "caption" }, hit.caption));
   return card;
 }
 
@@ -252,6 +253,11 @@ async function ask(event) {
   const notice = $("#ask-notice");
   const sources = $("#ask-sources");
   const speak = $("#ask-speak").checked;
+  const mode = $("#ask-mode").value;
+  const thinking = $("#thinking");
+  thinking.hidden = true;
+  thinking.open = false;
+  $("#thinking-text").textContent = "";
   answer.hidden = false;
   answer.textContent = "";
   answer.dataset.audioChunks = "0";
@@ -266,7 +272,7 @@ async function ask(event) {
     const response = await fetch("/v1/answer", {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ query: question, stream: true, speak }),
+      body: JSON.stringify({ query: question, stream: true, speak, mode }),
     });
     if (!response.ok) throw new Error(await errorText(response));
     for await (const [name, data] of events(response)) {
@@ -274,6 +280,9 @@ async function ask(event) {
         hits = data.hits;
         $("#sources-title").hidden = !hits.length;
         sources.replaceChildren(...hits.map((hit, i) => hitCard(hit, { query: question, number: i + 1 })));
+      } else if (name === "thinking") {
+        thinking.hidden = false;
+        $("#thinking-text").textContent += data.text;
       } else if (name === "text") {
         text += data.text;
         answer.textContent = text;

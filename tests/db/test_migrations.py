@@ -18,7 +18,7 @@ from omnidex.db.engine import Database
 from omnidex.db.models import Base
 from omnidex.errors import ConfigError
 
-HEAD = "0002"
+HEAD = "0003"
 
 
 @pytest.fixture
@@ -62,6 +62,8 @@ def test_a_database_from_before_migrations_is_adopted(db: Database) -> None:
     # What an omnidex without migrations made: create_all of its models (no items.extra, no keys).
     with db.engine.begin() as connection:
         Base.metadata.create_all(connection, tables=[Base.metadata.tables["documents"]])
+        for added_since in ("caption_tokens", "notes"):  # by migration 0003
+            connection.execute(text(f"ALTER TABLE documents DROP COLUMN {added_since}"))
         connection.execute(
             text(
                 "CREATE TABLE items (id VARCHAR(36) PRIMARY KEY, doc_id VARCHAR(32) NOT NULL "
@@ -75,6 +77,7 @@ def test_a_database_from_before_migrations_is_adopted(db: Database) -> None:
     tables = inspect(db.engine)
     assert "api_keys" in tables.get_table_names()
     assert "extra" in {column["name"] for column in tables.get_columns("items")}
+    assert {"caption_tokens", "notes"} <= {column["name"] for column in tables.get_columns("documents")}
 
 
 def test_a_schema_behind_is_refused_when_migrations_are_off(db: Database) -> None:

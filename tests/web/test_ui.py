@@ -274,3 +274,40 @@ def test_the_api_pages_render_with_the_network_blocked(
         context.close()
     finally:
         stop(server, thread)
+
+
+def test_think_mode_shows_the_reasoning_folded_apart_from_the_answer(
+    browser: Any, omni: Callable[[str], FakeOmni], make_runtime: Callable[..., Runtime], zoo: dict[str, Path]
+) -> None:
+    talker = omni("vllm-omni")
+    thinker = omni("openai")
+    thinker.script = Script(replay=Path(__file__).parents[1] / "transcripts" / "vllm-reasoning.sse")
+    rt = make_runtime(
+        generator="vllm-omni",
+        generator_url=talker.url,
+        reasoning_model="Qwen/Qwen3-Omni-30B-A3B-Thinking",
+        reasoning_url=thinker.url,
+    )
+    server, thread, url = serve(create_app(runtime=rt, workers=1))
+    try:
+        tab = Page(browser, url)
+        page = tab.open("upload")
+        page.set_input_files("#upload-input", [str(zoo["pdf"])])
+        page.wait_for_selector('.upload[data-name="zoo.pdf"][data-status="ready"]', timeout=120_000)
+        page = tab.open("ask")
+        page.fill("#ask-query", "Which report shows the larger rise?")
+        page.select_option("#ask-mode", "think")
+        page.click("#ask-form button[type=submit]")
+        page.wait_for_selector("#answer a.cite")
+        assert page.is_visible("#thinking summary")
+        assert not page.is_visible("#thinking-text")  # folded until opened
+        page.click("#thinking summary")
+        assert page.inner_text("#thinking-text").startswith("Source [1] gives a rise of 4 %")
+        answer = page.inner_text("#answer")
+        assert answer.startswith("The northern report shows the larger rise")
+        assert "staffing" not in answer
+        tab.shot("ask-thinking")
+        assert tab.errors == []
+        tab.close()
+    finally:
+        stop(server, thread)

@@ -202,6 +202,8 @@ def document_out(row: DocumentRow, counts: dict[str, int] | None = None) -> Docu
         error=error,
         item_count=row.item_count,
         items_by_modality=counts or {},
+        caption_tokens=row.caption_tokens or 0,
+        notes=row.notes or [],
         created_at=row.created_at.replace(tzinfo=UTC),
         updated_at=row.updated_at.replace(tzinfo=UTC),
     )

@@ -87,8 +87,8 @@ async def _reasoner_check(runtime: Runtime) -> str:
         return "off: no reasoning model (OMNIDEX_REASONING_MODEL), so think mode talks"
     try:
         return await runtime.reasoner.check()
-    except OmnidexError as exc:
-        return f"error: {exc.message}"
+    except OmnidexError as exc:  # talk and search still work: not a reason to be unready
+        return f"unavailable: {exc.message}; think mode fails until it answers"
 
 
 @router.get("/metrics", response_class=PlainTextResponse, dependencies=[Depends(require(Role.ADMIN))])

@@ -42,7 +42,7 @@ def get_media(
     """
     item, doc = documents.get_item(db, tenant, item_id)
     folder = blobs.derived_dir(doc.id)
-    if item.kind == ItemKind.SPEECH and item.start is not None and item.end is not None:
+    if item.kind in (ItemKind.SPEECH, ItemKind.SOUND) and item.start is not None and item.end is not None:
         margin = settings.media_margin_seconds
         start, seconds = max(0.0, item.start - margin), item.end - item.start + 2 * margin
         source = blobs.path(doc.sha256)
