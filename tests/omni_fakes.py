@@ -128,7 +128,9 @@ class FakeOmni:
                     "please enable the stream parameter to access the model."
                 )
             if body.get("enable_thinking") and "audio" in (body.get("modalities") or []):
-                return "<400> InternalError.Algo.InvalidParameter: thinking mode does not support audio output"
+                return (
+                    "<400> InternalError.Algo.InvalidParameter: thinking mode does not support audio output"
+                )
             for message in body["messages"]:
                 kinds = {p["type"] for p in _parts(message) if p["type"] != "text"}
                 if len(kinds) > 1:
