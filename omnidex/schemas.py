@@ -226,9 +226,19 @@ class ErrorEvent(BaseModel):
     part: str
 
 
-AnswerEvent = RetrievalEvent | TextEvent | AudioEvent | NoticeEvent | CitationsEvent | DoneEvent | ErrorEvent
+AnswerEvent = (
+    RetrievalEvent
+    | ThinkingEvent
+    | TextEvent
+    | AudioEvent
+    | NoticeEvent
+    | CitationsEvent
+    | DoneEvent
+    | ErrorEvent
+)
 ANSWER_EVENTS: dict[str, type[BaseModel]] = {
     "retrieval": RetrievalEvent,
+    "thinking": ThinkingEvent,
     "text": TextEvent,
     "audio": AudioEvent,
     "notice": NoticeEvent,

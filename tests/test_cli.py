@@ -116,6 +116,17 @@ def test_ask_prints_the_cited_answer_and_writes_the_speech(
     assert failed.exit_code == 1
     assert "HTTP 500" in failed.output
 
+    thinker = omni("openai")
+    thinker.script = Script(replay=Path(__file__).parent / "transcripts" / "vllm-reasoning.sse")
+    monkeypatch.setenv("OMNIDEX_REASONING_MODEL", "Qwen/Qwen3-Omni-30B-A3B-Thinking")
+    monkeypatch.setenv("OMNIDEX_REASONING_URL", thinker.url)
+    get_settings.cache_clear()
+    thought = runner.invoke(app, ["ask", "Which report shows the larger rise?", "--mode", "think"])
+    assert thought.exit_code == 0, thought.output
+    assert "Source [1] gives a rise of 4 %" in thought.stderr  # the reasoning, apart
+    assert "Source [1] gives" not in thought.stdout
+    assert "The northern report shows the larger rise" in thought.stdout
+
 
 def test_every_command_can_talk_to_a_server(
     tmp_path: Path, omni: Callable[[str], FakeOmni], make_runtime: Callable[..., Runtime]

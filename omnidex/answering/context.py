@@ -164,7 +164,7 @@ def _label(hit: Hit) -> str:
         return f"recording {where}, {_span(hit)}, sounds without speech:"
     page = f", page {hit.page}" if hit.page else ""
     if hit.kind is ItemKind.IMAGE:
-        return f"picture in {where}{page}" + (", text in it:" if hit.text else "")
+        return f"picture in {where}{page}" + (", text in it:" if hit.text else ":" if hit.caption else "")
     if hit.kind is ItemKind.TABLE:
         return f"table in {where}{page}:"
     return f"{where}{page}:"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Iterable, Iterator
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -130,6 +131,12 @@ def search(
         console.print(f"[bold]{rank}.[/bold] {escape(hit.source)} ({_where(hit)}) {score}\n   {snippet}")
 
 
+class Mode(StrEnum):
+    TALK = "talk"
+    THINK = "think"
+    AUTO = "auto"
+
+
 @app.command()
 def ask(
     question: Annotated[str | None, typer.Argument(help="The question, in words.")] = None,
@@ -140,6 +147,13 @@ def ask(
     ] = None,
     voice: Annotated[str | None, typer.Option(help="The speaking voice.")] = None,
     top_k: Annotated[int | None, typer.Option("--top-k", "-k", min=1, max=100)] = None,
+    mode: Annotated[
+        Mode,
+        typer.Option(
+            help="talk: answer at once; think: the reasoning model reasons first (shown dimmed); "
+            "auto: think for comparisons across documents.",
+        ),
+    ] = Mode.TALK,
     url: UrlOption = None,
     api_key: KeyOption = None,
 ) -> None:
@@ -147,7 +161,13 @@ def ask(
     printer = _AnswerPrinter(speak)
     with connect(url, api_key) as client:
         events = client.stream_answer(
-            question, image=image, audio=audio, top_k=top_k, speak=speak is not None, voice=voice
+            question,
+            image=image,
+            audio=audio,
+            top_k=top_k,
+            speak=speak is not None,
+            voice=voice,
+            mode=str(mode),
         )
         or_exit(lambda: printer.show_all(events))
     raise typer.Exit(printer.finish())
@@ -162,13 +182,20 @@ class _AnswerPrinter:
         self.rate = 0
         self.hits: list[schemas.HitOut] = []
         self.code = 0
+        self.thought = False
 
     def show(self, event: object) -> None:
         if isinstance(event, schemas.RetrievalEvent):
             self.hits = event.hits
             if event.transcript:
                 console.print(f"[dim]heard:[/dim] {escape(event.transcript)}")
+        elif isinstance(event, schemas.ThinkingEvent):
+            err_console.print(event.text, end="", style="dim", markup=False, highlight=False)
+            self.thought = True
         elif isinstance(event, schemas.TextEvent):
+            if self.thought:  # the answer starts on a line of its own, after the reasoning
+                err_console.print()
+                self.thought = False
             console.print(event.text, end="", markup=False, highlight=False)
         elif isinstance(event, schemas.AudioEvent):
             self.pcm += event.pcm()

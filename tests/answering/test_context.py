@@ -184,3 +184,22 @@ def test_budgets_and_the_clip_cap(tmp_path: Path) -> None:
     messages = context.messages(language="German")
     assert messages[0].parts[0].text.endswith("Answer in German.")  # type: ignore[union-attr]
     assert messages[-1].parts[-1] == TextPart("Question: what?")
+
+
+def test_captions_go_into_the_context_with_their_pictures_and_sounds(tmp_path: Path) -> None:
+    picture = tmp_path / "p.png"
+    Image.new("RGB", (400, 300), "green").save(picture)
+    media = FileMedia(picture, write_audio(tmp_path / "birds.wav", recording([], 12.0)))
+    hits = [
+        hit(1, Modality.IMAGE, ItemKind.IMAGE, caption="A red kite above a green hill."),
+        hit(2, Modality.AUDIO, ItemKind.SOUND, start=0.0, end=12.0, caption="Birdsong at dawn, no voices."),
+    ]
+    context = pack(hits, Question(text="what?"), media, Budget())
+    first, second = context.sources
+    assert first.parts[0] == TextPart("[1] picture in file1:\n(Described: A red kite above a green hill.)")
+    assert isinstance(first.parts[1], ImagePart)
+    label = (
+        "[2] recording file2, 0:00–0:12, sounds without speech:\n(Described: Birdsong at dawn, no voices.)"
+    )
+    assert second.parts[0] == TextPart(label)
+    assert isinstance(second.parts[1], AudioPart)
