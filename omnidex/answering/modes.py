@@ -24,7 +24,7 @@ _COMPARING = re.compile(
     r"greater|fewer|more than|less than|better|worse|both|either|neither|in common|total|sum|"
     r"average|combined|altogether|overall|rise|rose|fall|fell|increase\w*|decrease\w*|grow\w*|"
     r"chang\w*|trend\w*|ratio|by how much|how much more|how many more|contrast\w*|similar\w*|"
-    r"agree\w*|disagree\w*|contradict\w*)\b",
+    r"agree\w*|disagree\w*|contradict\w*|than|more|less|most|least|which\b[^?]*\bor)\b",
     re.IGNORECASE,
 )
 

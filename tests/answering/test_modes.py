@@ -206,3 +206,14 @@ def test_the_auto_rule(question: str, documents: int, mode: str) -> None:
     assert pick_mode("auto", question, hits) == mode
     assert pick_mode("talk", question, hits) == "talk"
     assert pick_mode("think", question, hits) == "think"
+
+
+def test_auto_talks_for_the_evaluation_sets_lookups() -> None:
+    # Every question of the evaluation set asks for one fact: auto must talk for (nearly) all.
+    lines = (Path(__file__).parents[1] / "evalset" / "questions.jsonl").read_text().splitlines()
+    questions = [json.loads(line)["question"] for line in lines if line.strip()]
+    hits = [_hit("a"), _hit("b")]
+    thinking = [q for q in questions if pick_mode("auto", q, hits) == "think"]
+    print(f"auto thinks for {len(thinking)} of {len(questions)} lookups: {thinking}")
+    assert len(questions) >= 50
+    assert len(thinking) <= 2
