@@ -265,6 +265,12 @@ class InfoResponse(BaseModel):
     speech: Feature
     answers: Feature = Field(description="Written answers: the generator backend and its model.")
     spoken_answers: Feature
+    thinking: Feature = Field(
+        default_factory=lambda: Feature(enabled=False), description="Think mode: the reasoning model."
+    )
+    captions: Feature = Field(
+        default_factory=lambda: Feature(enabled=False), description="Captions at ingest: the captioner."
+    )
     max_upload_bytes: int
 
 

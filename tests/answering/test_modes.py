@@ -63,6 +63,7 @@ def test_reasoning_streams_apart_and_never_enters_the_answer(
     with ready_client(make_runtime(**think_settings(flavor, fake)), *reports) as client:
         streamed = client.post("/v1/answer", json={"query": COMPARISON, "mode": "think", "stream": True})
         whole = client.post("/v1/answer", json={"query": COMPARISON, "mode": "think"}).json()
+        assert client.get("/v1/info").json()["thinking"]["enabled"] is True
         question = [{"role": "user", "content": COMPARISON}]
         chat = client.post(
             "/v1/chat/completions", json={"model": "omnidex-think", "stream": True, "messages": question}
@@ -179,6 +180,13 @@ def test_think_without_a_reasoning_model_talks_and_says_why(
     with ready_client(make_runtime(generator="vllm-omni", generator_url=fake.url), *reports) as client:
         body = client.post("/v1/answer", json={"query": COMPARISON, "mode": "think"}).json()
         ready = client.get("/readyz").json()
+        info = client.get("/v1/info").json()
+    assert info["thinking"] == {
+        "enabled": False,
+        "model": None,
+        "dim": None,
+        "reason": "no reasoning model (OMNIDEX_REASONING_MODEL)",
+    }
     assert body["mode"] == "talk"
     assert body["answer"] == "Seven percent [1]."
     assert body["notices"][0]["code"] == "thinking_unavailable"

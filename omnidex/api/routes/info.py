@@ -46,5 +46,15 @@ def get_info(runtime: RuntimeDep, caller: CallerDep) -> InfoResponse:
             if generator
             else "no generator is configured (OMNIDEX_GENERATOR)",
         ),
+        thinking=Feature(
+            enabled=runtime.reasoner is not None,
+            model=f"{runtime.reasoner.name}: {runtime.reasoner.model}" if runtime.reasoner else None,
+            reason=None if runtime.reasoner else "no reasoning model (OMNIDEX_REASONING_MODEL)",
+        ),
+        captions=Feature(
+            enabled=runtime.pipeline.captioner is not None,
+            model=runtime.pipeline.captioner.name if runtime.pipeline.captioner else None,
+            reason=None if runtime.pipeline.captioner else "no captioner (OMNIDEX_CAPTIONER)",
+        ),
         max_upload_bytes=runtime.settings.max_upload_bytes,
     )
