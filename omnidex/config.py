@@ -129,6 +129,14 @@ class Settings(BaseSettings):
     reranker_top_n: int = Field(20, ge=1, le=100, description="How many fused hits the reranker rescores.")
     reranker_timeout: float = Field(10.0, gt=0, description="Seconds a rerank request may take.")
 
+    relevance_strong: float = Field(
+        0.5, description="Text similarity from which a hit is a strong match (MiniLM's scale)."
+    )
+    relevance_weak: float = Field(0.25, description="Text similarity from which a hit is a weak match.")
+    relevance_image_strong: float = Field(
+        0.27, description="CLIP similarity from which a picture is a strong match by look."
+    )
+    relevance_image_weak: float = Field(0.21, description="CLIP similarity from which it is a weak match.")
     query_batch_ms: float = Field(
         3.0,
         ge=0,

@@ -56,6 +56,7 @@ from omnidex.ingest.worker import Worker
 from omnidex.media.ocr import ocr_status
 from omnidex.retrieval import Retriever
 from omnidex.retrieval.fusion import Fusion, parse_weights
+from omnidex.retrieval.relevance import Relevance
 from omnidex.store import Schema, VectorStore, make_store
 from omnidex.store.base import DEFAULT_IMAGE_DIM
 from omnidex.store.optimizer import BackgroundOptimizer
@@ -329,6 +330,12 @@ class Runtime(WorkerRuntime):
             fusion=Fusion(settings.fusion, settings.rrf_k, parse_weights(settings.fusion_weights)),
             reranker=make_reranker(settings),
             rerank_top_n=settings.reranker_top_n,
+            relevance=Relevance(
+                settings.relevance_strong,
+                settings.relevance_weak,
+                settings.relevance_image_strong,
+                settings.relevance_image_weak,
+            ),
         )
         if self.retriever.reranker is not None:
             self._closing.append(self.retriever.reranker.close)

@@ -96,6 +96,16 @@ class HitOut(BaseModel):
     caption: str | None = Field(
         None, description="What the captioner (OMNIDEX_CAPTIONER) said a picture, keyframe or sound shows."
     )
+    relevance: Literal["strong", "weak", "none"] | None = Field(
+        None,
+        description="How well it matches, in words: from the raw similarities, not the fused rank score "
+        "(OMNIDEX_RELEVANCE_*).",
+    )
+    scores: dict[str, float] | None = Field(
+        None,
+        description="The raw score in each vector space that found it: text and image cosine similarity, "
+        "sparse BM25, and a speech hit's best sentence.",
+    )
 
     @classmethod
     def from_hit(cls, hit: Hit) -> HitOut:

@@ -88,6 +88,7 @@ class ScoredPoint:
     id: str
     score: float
     payload: dict[str, Any]
+    spaces: dict[str, float] = field(default_factory=dict)  # a fused point's raw score per space
 
 
 @dataclass(slots=True)
@@ -111,3 +112,5 @@ class Hit:
     item_start: float | None = None
     item_end: float | None = None
     caption: str | None = None  # what the captioner said the picture or sound shows
+    relevance: str | None = None  # strong | weak | none (omnidex.retrieval.relevance)
+    scores: dict[str, float] | None = None  # the raw score in each vector space that found it

@@ -53,6 +53,7 @@ def fuse(lists: Mapping[str, Sequence[ScoredPoint]], fusion: Fusion, limit: int)
     """The ``limit`` best points over every list, each with its fused score."""
     fused: dict[str, float] = {}
     points: dict[str, ScoredPoint] = {}
+    raw: dict[str, dict[str, float]] = {}
     for space, ranked in lists.items():
         weight = fusion.weight(space)
         if weight == 0 or not ranked:
@@ -61,9 +62,10 @@ def fuse(lists: Mapping[str, Sequence[ScoredPoint]], fusion: Fusion, limit: int)
         for point, value in zip(ranked, contributions, strict=True):
             fused[point.id] = fused.get(point.id, 0.0) + weight * value
             points.setdefault(point.id, point)
+            raw.setdefault(point.id, {})[space] = round(point.score, 6)
     sparse = {point.id: point.score for point in lists.get(SPARSE_VECTOR, ())}
     order = sorted(fused, key=lambda pid: (-fused[pid], -sparse.get(pid, 0.0), pid))
-    return [ScoredPoint(pid, round(fused[pid], 6), points[pid].payload) for pid in order[:limit]]
+    return [ScoredPoint(pid, round(fused[pid], 6), points[pid].payload, raw[pid]) for pid in order[:limit]]
 
 
 def _rrf(ranked: Sequence[ScoredPoint], k: int) -> list[float]:

@@ -35,6 +35,7 @@ def to_hit(point: ScoredPoint) -> Hit:
         item_start=payload.get("start"),
         item_end=payload.get("end"),
         caption=payload.get("caption") or None,
+        scores=dict(point.spaces) or None,
     )
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from omnidex.encoders.compact import unpack_vectors
 from omnidex.retrieval.hits import reorder
+from omnidex.retrieval.relevance import SENTENCE
 from omnidex.store.base import SENTENCE_VECTORS
 from omnidex.types import Hit, ItemKind, ScoredPoint
 
@@ -31,6 +32,7 @@ def focus(hits: list[Hit], points: Sequence[ScoredPoint], query: Sequence[float]
     for place, (hit, point) in enumerate(zip(hits, points, strict=True)):
         if hit.kind is ItemKind.SPEECH and (moment := best_sentence(point.payload, vector)) is not None:
             hit.start, hit.end, matched[place] = moment
+            hit.scores = {**(hit.scores or {}), SENTENCE: round(moment[2], 6)}
     return reorder(hits, sorted(matched), matched.__getitem__)
 
 

@@ -23,6 +23,7 @@ from omnidex.media.ocr import ocr_image
 from omnidex.retrieval.fusion import Fusion, fuse
 from omnidex.retrieval.hits import to_hit
 from omnidex.retrieval.moments import focus
+from omnidex.retrieval.relevance import Relevance
 from omnidex.retrieval.rerank import rerank
 from omnidex.store import HybridQuery, QueryFilter, VectorStore
 from omnidex.store.base import IMAGE_VECTOR, SPARSE_VECTOR, TEXT_VECTOR
@@ -56,6 +57,7 @@ class Retriever:
         rerank_top_n: int = 20,
         prefetch_factor: int = 4,
         min_prefetch: int = 40,
+        relevance: Relevance | None = None,
     ) -> None:
         self.store = store
         self.text_encoder = text_encoder
@@ -69,6 +71,7 @@ class Retriever:
         self.rerank_top_n = rerank_top_n
         self.prefetch_factor = prefetch_factor
         self.min_prefetch = min_prefetch
+        self.relevance = relevance or Relevance()
 
     def search(
         self,
@@ -131,6 +134,8 @@ class Retriever:
             if failed:
                 result.notices.append(("reranker_failed", f"{failed}; the hits are in fused order"))
         result.hits = result.hits[:top_k]
+        for hit in result.hits:
+            hit.relevance = self.relevance.label(hit.scores)
         return result
 
     def _transcribe_query(self, data: bytes) -> str:
