@@ -103,15 +103,55 @@ function fileUrl(hit) {
   return `/v1/documents/${hit.doc_id}/file`;
 }
 
-function highlighted(text, query) {
-  const words = (query || "").toLowerCase().match(/[\p{L}\p{N}]{3,}/gu) || [];
-  const paragraph = el("p");
-  if (!words.length) { paragraph.textContent = text; return paragraph; }
-  const pattern = new RegExp(`(${words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})`, "giu");
+const STOPWORDS = new Set(("a an and are as at be but by can did do does for from had has have how i if in " +
+  "into is it its me my no not of on or our so than that the their them then there these they this to " +
+  "was we were what when where which who whom why will with would you your").split(" "));
+
+// The query's words worth marking: whole words, no stopwords.
+function markable(query) {
+  const words = (query || "").toLowerCase().match(/[\p{L}\p{N}]+/gu) || [];
+  return [...new Set(words.filter((w) => w.length > 1 && !STOPWORDS.has(w)))];
+}
+
+function highlighted(text, query, tag = "p") {
+  const words = markable(query);
+  const node = el(tag);
+  if (!words.length) { node.textContent = text; return node; }
+  const alternatives = words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|");
+  const pattern = new RegExp(`(?<![\\p{L}\\p{N}])(${alternatives})(?![\\p{L}\\p{N}])`, "giu");
   for (const [index, piece] of text.split(pattern).entries()) {
-    paragraph.append(index % 2 ? el("mark", {}, piece) : piece);
+    node.append(index % 2 ? el("mark", {}, piece) : piece);
   }
+  return node;
+}
+
+// A passage cut at a word near ``limit`` characters, with a button for the rest.
+function passage(text, query, limit = 280) {
+  const words = text.replace(/\s+/g, " ").trim();
+  if (words.length <= limit) return highlighted(words, query);
+  const cut = words.lastIndexOf(" ", limit);
+  const short = `${words.slice(0, cut > limit / 2 ? cut : limit)}…`;
+  const paragraph = highlighted(short, query);
+  const more = el("button", { type: "button", class: "link more", "aria-expanded": "false" }, "more");
+  more.addEventListener("click", () => {
+    const open = more.getAttribute("aria-expanded") === "true";
+    paragraph.replaceChildren(...highlighted(open ? short : words, query).childNodes);
+    paragraph.append(" ", more);
+    more.setAttribute("aria-expanded", String(!open));
+    more.textContent = open ? "more" : "less";
+  });
+  paragraph.append(" ", more);
   return paragraph;
+}
+
+const MATCHES = { strong: "Strong match", weak: "Weak match", none: "No match" };
+
+// The relevance in words; the raw scores in the tooltip.
+function matchChip(hit) {
+  if (!hit.relevance) return null;
+  const raw = Object.entries(hit.scores || {}).map(([name, value]) => `${name} ${value.toFixed(3)}`);
+  const title = [`rank score ${hit.score.toFixed(4)}`, ...raw].join(" · ");
+  return el("span", { class: `match ${hit.relevance}`, title }, MATCHES[hit.relevance]);
 }
 
 function where(hit) {
@@ -121,41 +161,113 @@ function where(hit) {
   return "";
 }
 
-// One hit, shown the way it is best seen.
+// One hit, shown the way it is best seen: pictures as thumbnails, sound and video as a play
+// button that loads the media only when pressed.
 function hitCard(hit, { query = "", number = null } = {}) {
   const label = number ? `[${number}]` : null;
   const card = el("li", { class: "hit", id: number ? `src-${number}` : null, tabindex: number ? "-1" : null,
-    dataset: { kind: hit.kind, modality: hit.modality } });
+    dataset: { kind: hit.kind, modality: hit.modality, relevance: hit.relevance || "" } });
   card.append(el("header", {},
     label ? el("span", { class: "number" }, label) : null,
     badge(hit.modality),
     el("span", { class: "source" }, hit.source),
     el("span", {}, where(hit)),
-    hit.score ? el("span", {}, `score ${hit.score.toFixed(3)}`) : null,
-    el("a", { href: hit.modality === "text" ? hit.media_url : fileUrl(hit), target: "_blank", rel: "noopener" },
-      `Open ${hit.source}`),
+    matchChip(hit),
+    el("a", { href: hit.modality === "text" ? hit.media_url : fileUrl(hit), target: "_blank", rel: "noopener",
+      "aria-label": `Open ${hit.source}` }, "Open"),
   ));
   const start = hit.start ?? hit.t ?? 0;
-  if (hit.kind === "image" || hit.kind === "keyframe") {
-    const alt = `Picture from ${hit.source}${hit.t !== null ? ` at ${clock(hit.t)}` : ""}`;
+  if (hit.kind === "keyframe") {
+    card.append(playButton(hit, "video", el("img", { src: hit.thumbnail_url, alt: "", loading: "lazy" })));
+  } else if (hit.kind === "image") {
+    const alt = `Picture from ${hit.source}`;
     card.append(el("button", { type: "button", class: "thumb", "aria-label": `Enlarge: ${alt}`,
       onclick: () => enlarge(hit.media_url, alt) }, el("img", { src: hit.thumbnail_url, alt, loading: "lazy" })));
+  } else if (hit.modality === "video" || hit.modality === "audio") {
+    card.append(playButton(hit, hit.modality === "video" ? "video" : "audio"));
   }
-  if (hit.modality === "video") {
-    card.append(player("video", hit, start));
-  } else if (hit.modality === "audio") {
-    card.append(player("audio", hit, start));
-  }
-  if (hit.text) card.append(highlighted(hit.text.slice(0, 600), query));
+  if (hit.text) card.append(passage(hit.text, query));
   if (hit.caption) card.append(el("p", { class: "caption" }, hit.caption));
+  card.dataset.start = String(start);
   return card;
 }
 
-function player(tag, hit, start) {
-  const media = el(tag, { controls: "", preload: "metadata", src: fileUrl(hit),
-    "aria-label": `${hit.source} from ${clock(start)}`, dataset: { start: String(start) } });
-  media.addEventListener("loadedmetadata", () => { media.currentTime = start; }, { once: true });
-  return media;
+// A play button (over a poster frame, if given) that puts the player in its place when pressed:
+// nothing is downloaded before. It starts at the hit's moment and pauses at its end once.
+function playButton(hit, tag, poster = null) {
+  const start = hit.start ?? hit.t ?? 0;
+  const end = hit.end ?? null;
+  const span = end !== null ? `${clock(start)}–${clock(end)}` : clock(start);
+  const button = el("button", { type: "button", class: poster ? "poster" : "play",
+    "aria-label": `Play ${hit.source} from ${clock(start)}` }, poster, el("span", { class: "play-label" }, `▶ ${span}`));
+  button.addEventListener("click", () => {
+    const media = el(tag, { controls: "", preload: "auto", src: fileUrl(hit),
+      "aria-label": `${hit.source} from ${clock(start)}`, dataset: { start: String(start) } });
+    media.addEventListener("loadedmetadata", () => {
+      media.currentTime = start;
+      media.play().catch(() => {});
+    }, { once: true });
+    if (end !== null) {
+      const stop = () => { if (media.currentTime >= end) { media.pause(); media.removeEventListener("timeupdate", stop); } };
+      media.addEventListener("timeupdate", stop);
+    }
+    button.replaceWith(media);
+    media.focus();
+  });
+  return button;
+}
+
+// Search results: one card per document (its best hit, the rest folded), the weaker documents
+// folded under "less relevant", and "nothing relevant found" when nothing matches.
+const PAGE = 8;
+
+function renderResults(results, hits, query) {
+  const groups = [];
+  const byDoc = new Map();
+  for (const hit of hits) {
+    if (!byDoc.has(hit.doc_id)) { byDoc.set(hit.doc_id, []); groups.push(byDoc.get(hit.doc_id)); }
+    byDoc.get(hit.doc_id).push(hit);
+  }
+  const order = ["strong", "weak", "none"];
+  const tier = (group) => order.indexOf(group[0].relevance || "strong");
+  const best = Math.min(...groups.map(tier));
+  const top = groups.filter((group) => tier(group) === best);
+  const rest = groups.filter((group) => tier(group) !== best);
+  const nodes = [];
+  if (order[best] === "none") {
+    nodes.push(el("li", { class: "nothing" }, "Nothing relevant found. Try other words, or fewer filters."));
+    nodes.push(folded("Show the closest anyway", top.concat(rest), query));
+  } else {
+    nodes.push(...top.slice(0, PAGE).map((group) => groupCard(group, query)));
+    if (top.length > PAGE) {
+      const more = el("li", { class: "show-more" });
+      more.append(el("button", { type: "button", onclick: () => more.replaceWith(...top.slice(PAGE).map((g) => groupCard(g, query))) },
+        `Show ${top.length - PAGE} more`));
+      nodes.push(more);
+    }
+    if (rest.length) nodes.push(folded("Less relevant", rest, query));
+  }
+  results.replaceChildren(...nodes);
+}
+
+function folded(title, groups, query) {
+  const details = el("details", { class: "less" },
+    el("summary", {}, `${title} (${groups.length} document${groups.length === 1 ? "" : "s"})`),
+    el("ol", { class: "hits" }, ...groups.map((group) => groupCard(group, query))));
+  return el("li", { class: "folded" }, details);
+}
+
+function groupCard(group, query) {
+  const [first, ...others] = group;
+  const card = el("li", { class: "group", dataset: { doc: first.doc_id } });
+  const list = el("ol", { class: "hits" }, hitCard(first, { query }));
+  card.append(list);
+  if (others.length) {
+    card.append(el("details", { class: "others" },
+      el("summary", {}, `${others.length} more from ${first.source}`),
+      el("ol", { class: "hits" }, ...others.map((hit) => hitCard(hit, { query })))));
+  }
+  return card;
 }
 
 function enlarge(url, alt) {
@@ -187,16 +299,17 @@ async function search(event) {
   if (audio) form.append("audio", audio, audio.name || "question.webm");
   for (const box of document.querySelectorAll("input[name=modality]:checked")) form.append("modalities", box.value);
   if ($("#search-doc").value) form.append("doc_ids", $("#search-doc").value);
-  form.append("top_k", "20");
+  form.append("top_k", "30");
   const results = $("#results");
   results.replaceChildren();
   results.setAttribute("aria-busy", "true");
   try {
     const found = await api("/v1/search", { method: "POST", body: form });
     const heard = found.transcript ? `Heard: “${found.transcript}”. ` : "";
-    results.replaceChildren(...found.hits.map((hit) => hitCard(hit, { query: `${query} ${found.transcript || ""}` })));
-    if (!found.hits.length || heard) {
-      notice.textContent = heard + (found.hits.length ? "" : "Nothing found.");
+    const shownText = found.image_text ? `Text read in the picture: “${found.image_text}”. ` : "";
+    renderResults(results, found.hits, `${query} ${found.transcript || ""} ${found.image_text || ""}`);
+    if (!found.hits.length || heard || shownText) {
+      notice.textContent = heard + shownText + (found.hits.length ? "" : "Nothing found.");
       notice.hidden = false;
     }
   } catch (error) {
@@ -352,6 +465,8 @@ function openSource(number) {
   if (media) {
     media.currentTime = Number(media.dataset.start || 0);
     media.play().catch(() => {});
+  } else {
+    $("button.play, button.poster", card)?.click();
   }
 }
 
