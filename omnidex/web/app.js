@@ -441,17 +441,57 @@ async function* events(response) {
   }
 }
 
-// The answer with each [n] as a link to its source.
+// The answer as Markdown, sanitized (the model's own HTML is shown as text, never run), with
+// each [n] that names a source as a link that previews it, and every other [n] removed.
 function renderCited(answer, text, citations) {
   const known = new Map(citations.map((c) => [c.number, c]));
-  answer.replaceChildren();
-  for (const [index, piece] of text.split(/(\[\d+\])/).entries()) {
-    const number = index % 2 ? Number(piece.slice(1, -1)) : null;
-    const hit = number && known.get(number);
-    if (!hit) { answer.append(piece); continue; }
-    answer.append(el("a", { class: "cite", href: `#src-${number}`, "aria-label": `Source ${number}: ${hit.source} ${where(hit)}`,
-      onclick: (event) => { event.preventDefault(); openSource(number); } }, piece));
+  const kept = text.replace(/\s?\[(\d+)\]/g, (mark, n) => (known.has(Number(n)) ? mark : ""));
+  answer.classList.add("markdown");
+  answer.innerHTML = markdown(kept);
+  const walker = document.createTreeWalker(answer, NodeFilter.SHOW_TEXT);
+  const marked = [];
+  while (walker.nextNode()) if (/\[\d+\]/.test(walker.currentNode.nodeValue)) marked.push(walker.currentNode);
+  for (const node of marked) {
+    const pieces = node.nodeValue.split(/(\[\d+\])/);
+    node.replaceWith(...pieces.map((piece, index) => {
+      const hit = index % 2 ? known.get(Number(piece.slice(1, -1))) : null;
+      return hit ? citeLink(hit, piece) : piece;
+    }));
   }
+}
+
+function markdown(text) {
+  if (!window.marked || !window.DOMPurify) return escapeHtml(text).replace(/\n/g, "<br>");
+  const html = window.marked.parse(text, { async: false, gfm: true, breaks: true,
+    renderer: Object.assign(new window.marked.Renderer(), { html: ({ text: raw }) => escapeHtml(raw) }) });
+  return window.DOMPurify.sanitize(html, { FORBID_TAGS: ["style", "form", "input", "img"], FORBID_ATTR: ["style"] });
+}
+
+function escapeHtml(text) {
+  return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
+
+// A citation: focusing or hovering it previews the source; following it opens the source below.
+function citeLink(hit, text) {
+  const number = hit.number;
+  const id = `preview-${number}-${Math.random().toString(36).slice(2, 8)}`;
+  const link = el("a", { class: "cite", href: `#src-${number}`, "aria-describedby": id,
+    "aria-label": `Source ${number}: ${hit.source} ${where(hit)}`,
+    onclick: (event) => { event.preventDefault(); openSource(number); } }, text);
+  const preview = el("span", { class: "preview", id, role: "tooltip", hidden: "" },
+    el("strong", {}, `${hit.source}`), el("span", { class: "muted" }, ` ${where(hit)}`),
+    hit.thumbnail_url ? el("img", { src: hit.thumbnail_url, alt: "" }) : null,
+    hit.text ? el("span", { class: "snippet" }, hit.text.length > 220 ? `${hit.text.slice(0, 220)}…` : hit.text) : null,
+    hit.caption ? el("span", { class: "snippet" }, hit.caption) : null);
+  const wrap = el("span", { class: "cite-wrap" }, link, preview);
+  const open = () => { preview.hidden = false; };
+  const close = () => { preview.hidden = true; };
+  link.addEventListener("focus", open);
+  link.addEventListener("blur", close);
+  wrap.addEventListener("mouseenter", open);
+  wrap.addEventListener("mouseleave", close);
+  link.addEventListener("keydown", (event) => { if (event.key === "Escape") close(); });
+  return wrap;
 }
 
 function openSource(number) {

@@ -314,3 +314,39 @@ def test_think_mode_shows_the_reasoning_folded_apart_from_the_answer(
         tab.close()
     finally:
         stop(server, thread)
+
+
+def test_answers_render_markdown_safely_and_preview_their_sources(
+    browser: Any, omni: Callable[[str], FakeOmni], make_runtime: Callable[..., Runtime], zoo: dict[str, Path]
+) -> None:
+    fake = omni("openai")
+    markdown = "**Lions** wear sunscreen [1].\n\n- every morning [42]\n- <img src=x onerror=alert(1)>"
+    fake.script = Script(text=markdown)
+    rt = make_runtime(generator="openai", generator_url=fake.url)
+    server, thread, url = serve(create_app(runtime=rt, workers=1))
+    try:
+        tab = Page(browser, url)
+        page = tab.open("upload")
+        page.set_input_files("#upload-input", [str(zoo["pdf"])])
+        page.wait_for_selector('.upload[data-name="zoo.pdf"][data-status="ready"]', timeout=120_000)
+        page = tab.open("ask")
+        page.fill("#ask-query", "Who wears sunscreen?")
+        page.click("#ask-form button[type=submit]")
+        page.wait_for_selector("#answer a.cite")
+        assert page.inner_text("#answer strong") == "Lions"
+        assert page.locator("#answer li").count() == 2
+        assert "[42]" not in (page.text_content("#answer") or "")  # a source that does not exist
+        assert page.locator("#answer img").count() == 0  # the model's HTML is text, never markup
+        assert "<img src=x" in page.inner_text("#answer")
+        preview = page.locator("#answer .preview")
+        assert preview.is_hidden()
+        page.focus("#answer a.cite")
+        assert preview.is_visible()
+        assert "zoo.pdf" in preview.inner_text()
+        tab.shot("ask-markdown")
+        page.keyboard.press("Escape")
+        assert preview.is_hidden()
+        assert tab.errors == []
+        tab.close()
+    finally:
+        stop(server, thread)
