@@ -37,23 +37,51 @@ async function loadStatus() {
   const list = $("#status");
   try {
     const [info, ready] = await Promise.all([api("/v1/info"), fetch("/readyz")]);
+    const checks = (await ready.json().catch(() => ({}))).checks || {};
     state.info = info;
-    const features = [
-      ["Text search", info.text],
-      ["Visual search", info.visual_search],
-      ["Speech", info.speech],
-      ["Answers", info.answers],
-      ["Spoken answers", info.spoken_answers],
+    const worst = (names) => {
+      const values = names.map((name) => checks[name] || "");
+      if (values.some((v) => v.startsWith("error"))) return ["down", values.find((v) => v.startsWith("error"))];
+      if (values.some((v) => v.startsWith("warming"))) return ["warming up", values.find((v) => v.startsWith("warming"))];
+      return ["ready", ""];
+    };
+    const [search, searchWhy] = worst(["database", "vector_store", "text_encoder"]);
+    const [answers, answersWhy] = info.answers.enabled ? worst(["generator"]) : ["off", info.answers.reason];
+    const chips = [
+      ["Search", search, searchWhy],
+      ["Answers", answers, answersWhy],
+      ["Spoken answers", info.spoken_answers.enabled ? "on" : "off", info.spoken_answers.reason],
+      ["Thinking", info.thinking?.enabled ? "on" : "off", info.thinking?.reason],
+      ["Speech", info.speech.enabled ? "on" : "off", info.speech.reason],
+      ["Visual search", info.visual_search.enabled ? "on" : "off", info.visual_search.reason],
     ];
-    list.replaceChildren(
-      el("li", { class: ready.ok ? "on" : "off" }, ready.ok ? "Ready" : "Starting"),
-      ...features.map(([name, feature]) =>
-        el("li", { class: feature.enabled ? "on" : "off", title: feature.reason || feature.model || "" },
-          `${name}: ${feature.enabled ? "on" : "off"}`)),
-    );
+    list.replaceChildren(...chips.map(([name, value, why]) => {
+      const good = value === "ready" || value === "on";
+      return el("li", { class: good ? "on" : value === "down" ? "down" : "off" },
+        el("span", {}, `${name}: ${value}`), why && !good ? el("span", { class: "why" }, ` — ${why}`) : null);
+    }));
+    explainAnswers(info);
   } catch (error) {
-    list.replaceChildren(el("li", { class: "off" }, `Server unreachable: ${error.message}`));
+    list.replaceChildren(el("li", { class: "down" }, `Server unreachable: ${error.message}`));
   }
+}
+
+// What the Ask view can do here, said in visible text.
+function explainAnswers(info) {
+  const off = $("#ask-off");
+  off.hidden = info.answers.enabled;
+  off.textContent = info.answers.enabled ? "" : `Answers are off: ${info.answers.reason}. Search still works, ` +
+    "and Ask shows the sources it finds. To turn answers on, set OMNIDEX_GENERATOR (vllm-omni, dashscope, " +
+    "openai or transformers) and OMNIDEX_GENERATOR_URL, then restart.";
+  const speak = $("#ask-speak");
+  speak.disabled = !info.spoken_answers.enabled;
+  if (speak.disabled) speak.checked = false;
+  $("#ask-speak-why").textContent = info.spoken_answers.enabled ? "" : `(off: ${info.spoken_answers.reason})`;
+  const thinks = info.thinking?.enabled;
+  $("#ask-mode").addEventListener("change", () => {
+    const asked = $("#ask-mode").value !== "talk";
+    $("#ask-mode-why").textContent = asked && !thinks ? `(no reasoning model here, so it talks: ${info.thinking?.reason})` : "";
+  });
 }
 
 // ---------- helpers ----------
@@ -702,8 +730,9 @@ function wire() {
     if (PANELS.includes(wanted) && wanted !== state.panel) show(wanted);
   };
   window.addEventListener("hashchange", fromHash);
-  show(PANELS.includes(location.hash.slice(1)) ? location.hash.slice(1) : "ask");
-  loadStatus();
+  if (PANELS.includes(location.hash.slice(1))) show(location.hash.slice(1));
+  // Without a hash, open where this server is useful: Ask with answers, Search without.
+  loadStatus().then(() => { if (!state.panel) show(state.info?.answers.enabled === false ? "search" : "ask"); });
 }
 
 wire();

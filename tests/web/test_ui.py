@@ -195,8 +195,14 @@ def test_without_a_generator_the_sources_still_show(
         page = tab.open("upload")
         page.set_input_files("#upload-input", [str(zoo["pdf"])])
         page.wait_for_selector('.upload[data-status="ready"]', timeout=120_000)
+        page.goto(url)  # no panel asked for: without answers, it opens on Search
+        page.wait_for_selector("#panel-search:not([hidden])")
         page = tab.open("ask")
-        assert "Answers: off" in page.inner_text("#status")
+        assert "Answers: off — no generator is configured" in page.inner_text("#status")
+        off = page.wait_for_selector("#ask-off:not([hidden])")
+        assert "set OMNIDEX_GENERATOR" in off.inner_text()  # why, and how to turn them on, in view
+        assert page.is_disabled("#ask-speak")
+        assert "off:" in page.inner_text("label:has(#ask-speak)")
         page.fill("#ask-query", "Who puts on sunscreen?")
         page.keyboard.press("Enter")
         notice = page.wait_for_selector("#ask-notice:not([hidden])")
