@@ -61,6 +61,11 @@ class NotFound(OmnidexError):
     code = "not_found"
 
 
+class Conflict(OmnidexError):
+    status = 409
+    code = "conflict"
+
+
 class PayloadTooLarge(OmnidexError):
     status = 413
     code = "payload_too_large"

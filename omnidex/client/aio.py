@@ -170,6 +170,10 @@ class AsyncClient:
     async def delete(self, doc_id: str) -> None:
         await self._send(Call("DELETE", f"/v1/documents/{doc_id}"))
 
+    async def retry(self, doc_id: str) -> DocumentOut:
+        """Queue a failed document again."""
+        return parse(DocumentOut, await self._send(Call("POST", f"/v1/documents/{doc_id}/retry")))
+
     # ---- search, answers, media ----
 
     async def search(

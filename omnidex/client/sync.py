@@ -167,6 +167,10 @@ class Client:
     def delete(self, doc_id: str) -> None:
         self._send(Call("DELETE", f"/v1/documents/{doc_id}"))
 
+    def retry(self, doc_id: str) -> DocumentOut:
+        """Queue a failed document again."""
+        return parse(DocumentOut, self._send(Call("POST", f"/v1/documents/{doc_id}/retry")))
+
     # ---- search, answers, media ----
 
     def search(

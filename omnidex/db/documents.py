@@ -11,8 +11,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from omnidex.db.engine import Database
-from omnidex.db.models import DocumentRow, ItemRow
-from omnidex.errors import NotFound
+from omnidex.db.models import DocumentRow, ItemRow, utcnow
+from omnidex.errors import Conflict, NotFound
 from omnidex.types import DocStatus, Item, ItemKind, point_id
 
 
@@ -169,6 +169,24 @@ def delete_document(db: Database, tenant: str, doc_id: str) -> DocumentRow:
             raise NotFound(f"no document {doc_id!r}")
         session.execute(delete(ItemRow).where(ItemRow.doc_id == doc_id))
         session.delete(row)
+        return row
+
+
+def retry_document(db: Database, tenant: str, doc_id: str) -> DocumentRow:
+    """Queue a failed document again, as if just uploaded; raises NotFound or Conflict."""
+    with db.session() as session:
+        row = session.get(DocumentRow, doc_id)
+        if row is None or row.tenant != tenant:
+            raise NotFound(f"no document {doc_id!r}")
+        if row.status != DocStatus.FAILED:
+            raise Conflict(f"only a failed document can be tried again; this one is {row.status}")
+        row.status = DocStatus.QUEUED
+        row.progress = 0.0
+        row.stage = None
+        row.error = row.error_code = None
+        row.attempts = 0
+        row.updated_at = utcnow()
+        session.flush()
         return row
 
 

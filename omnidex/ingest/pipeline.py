@@ -129,8 +129,8 @@ class Pipeline:
         size = path.stat().st_size
         if sniffed.mime.startswith("text/") and size > self.max_text_file_bytes:
             raise IngestError(
-                f"this {describe(sniffed.mime)} file is {size / 2**20:,.0f} MiB of text; "
-                f"the limit is {self.max_text_file_bytes / 2**20:,.0f} MiB (OMNIDEX_MAX_TEXT_FILE_BYTES)"
+                f"this {describe(sniffed.mime)} file is {_amount(size)} of text; "
+                f"the limit is {_amount(self.max_text_file_bytes)} (OMNIDEX_MAX_TEXT_FILE_BYTES)"
             )
         partitioner = registry.for_mime(sniffed.mime)
         if partitioner is None:
@@ -195,6 +195,13 @@ class Pipeline:
         if self.image_encoder is not None:
             versions[IMAGE_VECTOR] = f"{self.image_encoder.name}@{self.image_encoder.version}"
         return versions
+
+
+def _amount(size: int) -> str:
+    """Bytes in the unit a person reads them in: 24 KiB, 3.5 MiB, 120 MiB."""
+    if size < 2**20:
+        return f"{size / 2**10:,.0f} KiB"
+    return f"{size / 2**20:,.1f} MiB" if size < 10 * 2**20 else f"{size / 2**20:,.0f} MiB"
 
 
 def _every_second(report: ProgressFn) -> Callable[[], None]:

@@ -563,32 +563,89 @@ class Speaker {
 
 // ---------- library ----------
 
+const following = new Map(); // document id → its EventSource, while it is queued or processing
+
 async function loadLibrary() {
   const list = $("#library");
   const status = $("#filter-status").value;
   const type = $("#filter-type").value;
+  const name = $("#filter-name").value.trim().toLowerCase();
   try {
     const { documents } = await api(`/v1/documents?limit=1000${status ? `&status=${status}` : ""}`);
-    const shown = documents.filter((doc) => !type || kindOf(doc.mime) === type);
+    const shown = documents.filter((doc) => (!type || kindOf(doc.mime) === type)
+      && (!name || doc.name.toLowerCase().includes(name)));
     list.replaceChildren(...shown.map(docRow));
-    if (!shown.length) list.append(el("li", { class: "muted" }, "No documents here yet."));
+    if (!shown.length) list.append(el("li", { class: "muted" }, name ? `No document is named like “${name}”.` : "No documents here yet."));
+    for (const doc of shown) if (doc.status === "queued" || doc.status === "processing") followRow(doc.id);
+    selectionChanged();
   } catch (error) {
     list.replaceChildren(el("li", { class: "error" }, error.message));
   }
+}
+
+// A queued or processing document's row follows its events: progress, then ready or failed.
+function followRow(id) {
+  if (following.has(id)) return;
+  const source = new EventSource(`/v1/documents/${id}/events`);
+  following.set(id, source);
+  const update = (event) => {
+    const doc = JSON.parse(event.data);
+    $(`.doc[data-id="${id}"]`)?.replaceWith(docRow(doc));
+    if (event.type !== "progress") { source.close(); following.delete(id); selectionChanged(); }
+  };
+  for (const name of ["progress", "ready", "failed"]) source.addEventListener(name, update);
+  source.addEventListener("deleted", () => { source.close(); following.delete(id); $(`.doc[data-id="${id}"]`)?.remove(); });
+  source.onerror = () => { if (source.readyState === EventSource.CLOSED) following.delete(id); };
 }
 
 function docRow(doc) {
   const kind = kindOf(doc.mime);
   const counts = Object.entries(doc.items_by_modality).map(([m, n]) => `${n} ${m}`).join(", ");
   const added = new Date(doc.created_at).toLocaleString();
-  return el("li", { class: "doc", dataset: { id: doc.id, status: doc.status } },
+  const working = doc.status === "queued" || doc.status === "processing";
+  const state = working ? `${doc.status}${doc.stage ? `: ${doc.stage}` : ""}` : doc.status;
+  return el("li", { class: `doc ${doc.status}`, dataset: { id: doc.id, status: doc.status } },
+    el("input", { type: "checkbox", class: "pick", "aria-label": `Select ${doc.name}`, onchange: selectionChanged }),
     badge(kind),
     el("button", { type: "button", class: "name", "aria-label": `Open ${doc.name}`, onclick: () => openDocument(doc) }, doc.name),
     el("span", { class: "actions" },
+      doc.status === "failed" ? el("button", { type: "button", "aria-label": `Retry ${doc.name}`, onclick: () => retry(doc) }, "Retry") : null,
       el("button", { type: "button", class: "danger", "aria-label": `Delete ${doc.name}`, onclick: () => remove(doc) }, "Delete")),
-    el("span", { class: "meta" }, `${size(doc.size)} · ${doc.status}${counts ? ` · ${counts}` : ""} · added ${added}`),
-    doc.error ? el("span", { class: "reason error" }, doc.error.message) : null,
+    el("span", { class: "meta" }, `${size(doc.size)} · ${state}${counts ? ` · ${counts}` : ""} · added ${added}`),
+    working ? el("progress", { max: "100", value: String(Math.round(doc.progress * 100)), "aria-label": `Indexing ${doc.name}` }) : null,
+    doc.error ? el("span", { class: "reason error" }, `Failed: ${doc.error.message}`) : null,
+    ...(doc.notes || []).map((note) => el("span", { class: "reason muted" }, note)),
   );
+}
+
+async function retry(doc) {
+  try {
+    const queued = await api(`/v1/documents/${doc.id}/retry`, { method: "POST" });
+    $(`.doc[data-id="${doc.id}"]`)?.replaceWith(docRow(queued));
+    followRow(doc.id);
+  } catch (error) {
+    alert(error.message);
+  }
+}
+
+function selectionChanged() {
+  const picked = document.querySelectorAll("#library .pick:checked").length;
+  const button = $("#delete-selected");
+  button.disabled = picked === 0;
+  button.textContent = picked ? `Delete selected (${picked})` : "Delete selected";
+}
+
+async function removeSelected() {
+  const rows = [...document.querySelectorAll("#library .pick:checked")].map((box) => box.closest(".doc"));
+  if (!rows.length || !confirm(`Delete ${rows.length} document${rows.length === 1 ? "" : "s"} and everything found in them?`)) return;
+  for (const row of rows) {
+    try {
+      await api(`/v1/documents/${row.dataset.id}`, { method: "DELETE" });
+    } catch (error) {
+      alert(error.message);
+    }
+  }
+  await loadLibrary();
 }
 
 async function openDocument(doc) {
@@ -634,6 +691,7 @@ function upload(file) {
     row.dataset.status = status;
     stateText.textContent = message;
     bar.value = 100;
+    bar.hidden = status === "failed"; // a failed file does not look done
   };
   const limit = state.info?.max_upload_bytes;
   if (limit && file.size > limit) {
@@ -663,13 +721,13 @@ function upload(file) {
     row.dataset.id = doc.id;
     bar.value = 0;
     bar.setAttribute("aria-label", `Indexing ${file.name}`);
-    stateText.textContent = doc.duplicate ? "already uploaded; indexing state:" : "queued";
-    follow(doc.id, bar, stateText, finish);
+    stateText.textContent = doc.duplicate ? "already uploaded" : "queued";
+    follow(doc.id, bar, stateText, finish, doc.duplicate ? "already uploaded, " : "");
   };
   request.send(form);
 }
 
-function follow(id, bar, stateText, finish) {
+function follow(id, bar, stateText, finish, prefix = "") {
   const source = new EventSource(`/v1/documents/${id}/events`);
   source.addEventListener("progress", (event) => {
     const doc = JSON.parse(event.data);
@@ -679,12 +737,12 @@ function follow(id, bar, stateText, finish) {
   source.addEventListener("ready", (event) => {
     const doc = JSON.parse(event.data);
     const counts = Object.entries(doc.items_by_modality).map(([m, n]) => `${n} ${m}`).join(", ");
-    finish("ready", `ready${counts ? `: ${counts}` : ""}`);
+    finish("ready", `${prefix}ready${counts ? `: ${counts}` : ""}`);
     source.close();
   });
   source.addEventListener("failed", (event) => {
     const doc = JSON.parse(event.data);
-    finish("failed", `failed: ${doc.error?.message || "unknown reason"}`);
+    finish("failed", `${prefix}failed: ${doc.error?.message || "unknown reason"}`);
     source.close();
   });
   source.addEventListener("deleted", () => { finish("failed", "deleted"); source.close(); });
@@ -715,6 +773,10 @@ function wire() {
   $("#filter-type").addEventListener("change", loadLibrary);
   $("#filter-status").addEventListener("change", loadLibrary);
   $("#refresh").addEventListener("click", loadLibrary);
+  $("#filter-name").addEventListener("input", loadLibrary);
+  $("#delete-selected").addEventListener("click", removeSelected);
+  // New documents (from other tabs, `omnidex sync`, the API) appear while the library is open.
+  setInterval(() => { if (state.panel === "library" && !document.hidden) loadLibrary(); }, 10_000);
   const input = $("#upload-input");
   input.addEventListener("change", () => { uploadAll(input.files); input.value = ""; });
   const drop = $("#drop");

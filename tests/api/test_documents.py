@@ -214,3 +214,31 @@ def test_an_upload_may_name_its_source(client: TestClient, tmp_path: Path) -> No
     assert two.status_code == 400
     assert two.json()["error"]["message"] == "`source` names one file: upload that file alone"
     assert [d["name"] for d in client.get("/v1/documents").json()["documents"]] == [document["name"]]
+
+
+def test_a_failed_document_is_tried_again_once_its_cause_is_fixed(
+    client: TestClient, runtime: Runtime, tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("The harbour master keeps the tide tables in the blue cabinet.\n" * 400)
+    runtime.pipeline.max_text_file_bytes = 1000  # the limit it breaks
+    [doc] = upload(client, notes)
+    failed = wait_until_done(client, [doc["id"]])[doc["id"]]
+    assert failed["status"] == "failed"
+    assert "OMNIDEX_MAX_TEXT_FILE_BYTES" in failed["error"]["message"]
+
+    runtime.pipeline.max_text_file_bytes = 64 * 1024**2  # the limit raised
+    response = client.post(f"/v1/documents/{doc['id']}/retry")
+    assert response.status_code == 202, response.text
+    queued = response.json()
+    assert (queued["status"], queued["progress"], queued["error"]) == ("queued", 0.0, None)
+    assert wait_until_done(client, [doc["id"]])[doc["id"]]["status"] == "ready"
+    assert search(client, "where are the tide tables kept")[0]["doc_id"] == doc["id"]
+
+    again = client.post(f"/v1/documents/{doc['id']}/retry")
+    assert again.status_code == 409
+    assert again.json()["error"] == {
+        "code": "conflict",
+        "message": "only a failed document can be tried again; this one is ready",
+    }
+    assert client.post("/v1/documents/nope/retry").status_code == 404

@@ -356,3 +356,54 @@ def test_answers_render_markdown_safely_and_preview_their_sources(
         tab.close()
     finally:
         stop(server, thread)
+
+
+def ready_row(name: str) -> str:
+    return f'.doc[data-status="ready"]:has(button[aria-label="Open {name}"])'
+
+
+def test_the_library_follows_documents_live_and_retries_failed_ones(
+    browser: Any, make_runtime: Callable[..., Runtime], zoo: dict[str, Path], tmp_path: Path
+) -> None:
+    import httpx
+
+    rt = make_runtime()
+    notes = tmp_path / "tide-notes.txt"
+    notes.write_text("The harbour master keeps the tide tables in the blue cabinet.\n" * 400)
+    rt.pipeline.max_text_file_bytes = 1000  # too small for the notes: they fail
+    server, thread, url = serve(create_app(runtime=rt, workers=1))
+    try:
+        tab = Page(browser, url)
+        page = tab.open("library")
+        page.evaluate("window.sameLoad = true")
+        paths = (zoo["talk"], zoo["pdf"], zoo["picture"], notes)
+        files = [("files", (path.name, path.read_bytes())) for path in paths]
+        assert httpx.post(f"{url}/v1/documents", files=files, timeout=30).status_code == 202
+        page.click("#refresh")
+        page.wait_for_selector('.doc[data-status="queued"], .doc[data-status="processing"]')
+        for name in ("talk.wav", "zoo.pdf", "lion.png"):  # no reload: the rows follow their events
+            page.wait_for_selector(ready_row(name), timeout=120_000)
+        failed = page.wait_for_selector('.doc[data-status="failed"]', timeout=60_000)
+        assert "Failed:" in failed.inner_text()
+        assert "OMNIDEX_MAX_TEXT_FILE_BYTES" in failed.inner_text()  # the reason, in view
+        tab.shot("library-failed")
+
+        rt.pipeline.max_text_file_bytes = 64 * 1024**2  # the cause fixed
+        page.get_by_role("button", name="Retry tide-notes.txt").click()
+        page.wait_for_selector(ready_row("tide-notes.txt"), timeout=60_000)
+        assert page.evaluate("window.sameLoad") is True
+
+        page.fill("#filter-name", "tide")
+        page.wait_for_function("() => document.querySelectorAll('#library .doc').length === 1")
+        page.fill("#filter-name", "")
+        page.wait_for_function("() => document.querySelectorAll('#library .doc').length === 4")
+        page.check('input[aria-label="Select zoo.pdf"]')
+        page.check('input[aria-label="Select lion.png"]')
+        assert page.inner_text("#delete-selected") == "Delete selected (2)"
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("#delete-selected")
+        page.wait_for_function("() => document.querySelectorAll('#library .doc').length === 2")
+        assert tab.errors == []
+        tab.close()
+    finally:
+        stop(server, thread)

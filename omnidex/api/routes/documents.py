@@ -129,6 +129,18 @@ def delete_document(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
+@router.post(
+    "/{doc_id}/retry",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=DocumentOut,
+    responses={**ERRORS, 409: {"model": ErrorResponse}},
+)
+def retry_document(doc_id: str, db: DatabaseDep, caller: WriterDep) -> DocumentOut:
+    """Try a failed document again (after the cause is fixed: a limit raised, a server back)."""
+    documents.retry_document(db, caller.tenant, doc_id)
+    return _document_out(db, caller.tenant, doc_id)
+
+
 @router.get("/{doc_id}/file", responses=ERRORS, response_class=FileResponse)
 def get_document_file(doc_id: str, db: DatabaseDep, blobs: BlobsDep, tenant: TenantDep) -> FileResponse:
     """The original file as uploaded (HTTP Range supported)."""
