@@ -131,6 +131,11 @@ class SearchResponse(BaseModel):
     )
 
 
+class Turn(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=16_000)
+
+
 class AnswerRequest(SearchRequest):
     top_k: int | None = Field(  # type: ignore[assignment]
         None,
@@ -145,6 +150,12 @@ class AnswerRequest(SearchRequest):
     language: str | None = Field(None, max_length=64, description="Answer in this language.")
     temperature: float | None = Field(None, ge=0, le=2)
     max_tokens: int | None = Field(None, ge=1, le=32768, description="Most tokens in the written answer.")
+    history: list[Turn] = Field(
+        default_factory=list,
+        max_length=40,
+        description="The conversation so far, oldest first: a follow-up question is answered (and, when "
+        "short, searched) with it.",
+    )
     mode: Literal["talk", "think", "auto"] = Field(
         "talk",
         description="talk: the Instruct model writes (and speaks) at once. think: the reasoning model "

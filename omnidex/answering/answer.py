@@ -98,7 +98,7 @@ class Answerer:
         search = partial(
             self.retriever.search,
             tenant,
-            ask.query,
+            search_words(ask),
             image=ask.image,
             audio=ask.audio,
             top_k=ask.top_k,
@@ -162,6 +162,19 @@ class Answerer:
         if self.on_answer is not None:
             self.on_answer(finished.timings_ms)
         yield finished
+
+
+FOLLOW_UP_WORDS = 12
+
+
+def search_words(ask: Ask) -> str | None:
+    """What to search with: a short follow-up ("and on Sundays?") carries the conversation's last
+    question along, so it finds what the conversation is about."""
+    question = (ask.query or "").strip()
+    earlier = next((text for role, text in reversed(ask.history) if role == "user"), "")
+    if not question or not earlier or len(question.split()) > FOLLOW_UP_WORDS:
+        return ask.query
+    return f"{earlier.strip()} {question}"
 
 
 def _ms(seconds: float) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -34,6 +35,8 @@ async def read_query(request: Request, schema: type[Query]) -> tuple[Query, byte
             }
             if isinstance(fields.get("top_k"), str) and fields["top_k"].strip().isdigit():
                 fields["top_k"] = int(fields["top_k"])  # a form's fields are all text
+            if isinstance(fields.get("history"), str):  # a conversation, as JSON text
+                fields["history"] = _json_field(fields["history"], "history")
             fields["image"] = "<file>" if files["image"] else None
             fields["audio"] = "<file>" if files["audio"] else None
         return _validate(schema, fields), files["image"], files["audio"]
@@ -47,6 +50,13 @@ async def read_query(request: Request, schema: type[Query]) -> tuple[Query, byte
     image = decode_base64(body.image, "image") if body.image else None
     audio = decode_base64(body.audio, "audio") if body.audio else None
     return body, image, audio
+
+
+def _json_field(text: str, name: str) -> Any:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidRequest(f"{name}: a form field holding JSON, which this is not") from exc
 
 
 def _validate(schema: type[Query], data: Any) -> Query:

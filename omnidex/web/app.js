@@ -386,10 +386,78 @@ async function loadDocumentChoices() {
 
 // ---------- ask ----------
 
+// Conversations, kept in this browser: each turn's question and written answer.
+const THREADS_KEY = "omnidex.threads";
+const HISTORY_TURNS = 6;
+
+function savedThreads() {
+  try { return JSON.parse(localStorage.getItem(THREADS_KEY) || "[]"); } catch { return []; }
+}
+
+function newThread() {
+  state.thread = { id: `t${Date.now().toString(36)}`, title: "", turns: [] };
+  renderThread();
+}
+
+function keepTurn(question, answer) {
+  const thread = state.thread;
+  thread.turns.push({ question, answer });
+  thread.title ||= question.slice(0, 60);
+  thread.updated = Date.now();
+  const others = savedThreads().filter((t) => t.id !== thread.id);
+  try { localStorage.setItem(THREADS_KEY, JSON.stringify([thread, ...others].slice(0, 50))); } catch { /* full */ }
+  renderThread();
+}
+
+function renderThread() {
+  const thread = state.thread;
+  const earlier = thread.turns.slice(0, -1);
+  $("#thread").replaceChildren(...earlier.map((turn) => el("li", { class: "turn" },
+    el("p", { class: "q" }, turn.question),
+    el("div", { class: "a markdown" }))));
+  for (const [index, node] of [...$("#thread").children].entries()) {
+    $(".a", node).innerHTML = markdown(earlier[index].answer.replace(/\s?\[\d+\]/g, ""));
+  }
+  const select = $("#threads");
+  const threads = savedThreads();
+  select.replaceChildren(el("option", { value: "" }, threads.length ? "choose one" : "none yet"),
+    ...threads.map((t) => el("option", { value: t.id }, `${t.title || "untitled"} (${t.turns.length})`)));
+  select.value = threads.some((t) => t.id === thread.id) ? thread.id : "";
+}
+
+function openThread(id) {
+  const found = savedThreads().find((t) => t.id === id);
+  if (!found) return;
+  state.thread = found;
+  renderThread();
+  const last = found.turns.at(-1);
+  const answer = $("#answer");
+  answer.hidden = !last;
+  if (last) { answer.classList.add("markdown"); answer.innerHTML = markdown(last.answer.replace(/\s?\[\d+\]/g, "")); }
+  $("#ask-sources").replaceChildren();
+  $("#sources-title").hidden = true;
+}
+
+// The request for one question: JSON, or a form when a picture or a recording goes with it.
+function answerRequest(question, image, audio, options) {
+  if (!image && !audio) {
+    return { method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: question || null, ...options }) };
+  }
+  const form = new FormData();
+  if (question) form.append("query", question);
+  if (image) form.append("image", image);
+  if (audio) form.append("audio", audio);
+  for (const [key, value] of Object.entries(options)) form.append(key, typeof value === "string" ? value : JSON.stringify(value));
+  return { method: "POST", body: form };
+}
+
 async function ask(event) {
   event.preventDefault();
   const question = $("#ask-query").value.trim();
-  if (!question) return;
+  const image = $("#ask-image").files[0];
+  const audio = $("#ask-audio").files[0];
+  if (!question && !image && !audio) return;
   const answer = $("#answer");
   const notice = $("#ask-notice");
   const sources = $("#ask-sources");
@@ -400,6 +468,7 @@ async function ask(event) {
   thinking.open = false;
   $("#thinking-text").textContent = "";
   answer.hidden = false;
+  answer.classList.remove("markdown");
   answer.textContent = "";
   answer.dataset.audioChunks = "0";
   answer.setAttribute("aria-busy", "true");
@@ -407,20 +476,20 @@ async function ask(event) {
   sources.replaceChildren();
   $("#sources-title").hidden = true;
   const speaker = speak ? new Speaker() : null;
+  const history = state.thread.turns.slice(-HISTORY_TURNS).flatMap((turn) => [
+    { role: "user", content: turn.question }, { role: "assistant", content: turn.answer }]).filter((t) => t.content);
   let text = "";
   let hits = [];
+  let heard = "";
   try {
-    const response = await fetch("/v1/answer", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ query: question, stream: true, speak, mode }),
-    });
+    const response = await fetch("/v1/answer", answerRequest(question, image, audio, { stream: true, speak, mode, history }));
     if (!response.ok) throw new Error(await errorText(response));
     for await (const [name, data] of events(response)) {
       if (name === "retrieval") {
         hits = data.hits;
+        heard = data.transcript || data.image_text || "";
         $("#sources-title").hidden = !hits.length;
-        sources.replaceChildren(...hits.map((hit, i) => hitCard(hit, { query: question, number: i + 1 })));
+        sources.replaceChildren(...hits.map((hit, i) => hitCard(hit, { query: `${question} ${heard}`, number: i + 1 })));
       } else if (name === "thinking") {
         thinking.hidden = false;
         $("#thinking-text").textContent += data.text;
@@ -438,6 +507,12 @@ async function ask(event) {
       }
     }
     if (!text) answer.hidden = true;
+    else {
+      keepTurn(question || (image ? `(a picture) ${heard}` : `(a recording) ${heard}`).trim(), text);
+      $("#ask-query").value = "";
+      $("#ask-image").value = "";
+      $("#ask-audio").value = "";
+    }
   } catch (error) {
     notice.textContent = error.message;
     notice.hidden = false;
@@ -767,6 +842,15 @@ function wire() {
     });
   }
   $("#ask-form").addEventListener("submit", ask);
+  $("#new-thread").addEventListener("click", () => {
+    newThread();
+    $("#answer").hidden = true;
+    $("#ask-sources").replaceChildren();
+    $("#sources-title").hidden = true;
+    $("#ask-query").focus();
+  });
+  $("#threads").addEventListener("change", () => openThread($("#threads").value));
+  newThread();
   $("#ask-query").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); $("#ask-form").requestSubmit(); }
   });

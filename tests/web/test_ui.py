@@ -407,3 +407,47 @@ def test_the_library_follows_documents_live_and_retries_failed_ones(
         tab.close()
     finally:
         stop(server, thread)
+
+
+def test_a_follow_up_sends_the_conversation_and_threads_are_kept(
+    browser: Any, site: tuple[str, FakeOmni], zoo: dict[str, Path]
+) -> None:
+    url, fake = site
+    tab = Page(browser, url)
+    page = tab.open("upload")
+    page.set_input_files("#upload-input", [str(zoo["pdf"]), str(zoo["picture"])])
+    page.wait_for_selector('.upload[data-name="lion.png"][data-status="ready"]', timeout=120_000)
+    page = tab.open("ask")
+    page.fill("#ask-query", "Who puts on sunscreen?")
+    page.click("#ask-form button[type=submit]")
+    page.wait_for_selector("#answer a.cite")
+    fake.script = Script(text="Every morning [1].")
+    page.fill("#ask-query", "When?")
+    page.click("#ask-form button[type=submit]")
+    page.wait_for_function("() => document.querySelector('#answer').innerText.startsWith('Every morning')")
+    conversation = fake.requests[-1]["messages"]
+    said = [
+        (m["role"], m["content"] if isinstance(m["content"], str) else m["content"][0]["text"])
+        for m in conversation
+    ]
+    assert ("user", "Who puts on sunscreen?") in said  # the earlier turn went along
+    assert any(role == "assistant" and text.startswith("The lion puts on sunscreen") for role, text in said)
+    assert "Who puts on sunscreen?" in page.inner_text("#thread")  # and is shown above
+    tab.shot("ask-thread")
+
+    page.click("#new-thread")
+    assert page.inner_text("#thread") == ""
+    page.set_input_files("#ask-image", str(zoo["picture"]))  # a question asked with a picture
+    page.click("#ask-form button[type=submit]")
+    page.wait_for_function("() => document.querySelector('#answer').innerText.startsWith('Every morning')")
+    asked = fake.requests[-1]["messages"][-1]["content"]
+    assert any(part["type"] == "image_url" for part in asked)
+
+    page.reload()
+    page.wait_for_selector("#panel-ask:not([hidden])")
+    options = page.locator("#threads option").all_inner_texts()
+    assert any(text.startswith("Who puts on sunscreen?") and "(2)" in text for text in options)
+    page.select_option("#threads", label=next(t for t in options if t.startswith("Who puts on sunscreen?")))
+    assert "Who puts on sunscreen?" in page.inner_text("#thread")
+    assert tab.errors == []
+    tab.close()

@@ -92,6 +92,7 @@ def to_ask(body: AnswerRequest, image: bytes | None, audio: bytes | None, defaul
         temperature=body.temperature,
         max_tokens=body.max_tokens,
         mode=body.mode,
+        history=[(turn.role, turn.content) for turn in body.history if turn.content.strip()],
     )
 
 
