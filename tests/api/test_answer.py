@@ -209,3 +209,35 @@ def test_a_spoken_question_with_a_picture_goes_to_the_model_natively(
     assert parts[-1]["text"] == f"(The question was asked aloud; it was heard as: {heard})"
     with wave.open(io.BytesIO(base64.b64decode(parts[-2]["input_audio"]["data"]))) as reader:
         assert reader.getframerate() == 16_000
+
+
+def test_the_conversation_goes_along_as_json_or_beside_a_picture(
+    omni: Start, make_runtime: MakeRuntime, zoo_pdf: Path, tmp_path: Path
+) -> None:
+    fake = omni("vllm-omni")
+    fake.script = Script(text="Every morning [1].")
+    history = [
+        {"role": "user", "content": "Who puts on sunscreen?"},
+        {"role": "assistant", "content": "The lion does [1]."},
+    ]
+    picture = tmp_path / "lion.png"
+    make_picture("LION").save(picture)
+    with ready_client(make_runtime(generator="vllm-omni", generator_url=fake.url), zoo_pdf) as client:
+        body = client.post("/v1/answer", json={"query": "When?", "history": history}).json()
+        assert body["answer"] == "Every morning [1]."
+        assert body["hits"][0]["source"] == "zoo.pdf"  # "When?" alone finds nothing; with the question, this
+        sent = fake.requests[-1]["messages"]
+        assert [m["role"] for m in sent] == ["system", "user", "assistant", "user"]
+        assert sent[2]["content"][0]["text"] == "The lion does [1]."
+        form = {"query": "And this one?", "history": json.dumps(history)}
+        with picture.open("rb") as handle:
+            pictured = client.post(
+                "/v1/answer", data=form, files={"image": ("lion.png", handle, "image/png")}
+            )
+        assert pictured.status_code == 200, pictured.text
+        assert [m["role"] for m in fake.requests[-1]["messages"]] == ["system", "user", "assistant", "user"]
+        broken = client.post(
+            "/v1/answer", data={"query": "x", "history": "[{not json"}, files={"image": ("a.png", b"x")}
+        )
+        assert broken.status_code == 400
+        assert "history" in broken.json()["error"]["message"]
