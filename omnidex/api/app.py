@@ -16,7 +16,7 @@ from omnidex.api.guard import KeylessGuard
 from omnidex.api.limits import LimitBodies
 from omnidex.api.observe import ObserveRequests
 from omnidex.api.openapi import completed_openapi
-from omnidex.api.routes import answer, chat, docs, documents, health, info, media, search, web
+from omnidex.api.routes import answer, chat, docs, documents, health, info, media, search, session, web
 from omnidex.config import Settings, get_settings
 from omnidex.db import keys
 from omnidex.mcp.http import mount_mcp
@@ -86,6 +86,7 @@ def create_app(
     app.include_router(chat.router)
     app.include_router(media.router)
     app.include_router(info.router)
+    app.include_router(session.router)
     app.include_router(web.router)
     app.include_router(docs.router)
     app.mount(docs.ASSETS_PATH, StaticFiles(directory=docs.assets_folder()), name="docs-assets")

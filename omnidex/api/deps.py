@@ -55,10 +55,24 @@ async def get_query_executor(runtime: Annotated[Runtime, Depends(get_runtime)]) 
     return runtime.query_executor
 
 
+SESSION_COOKIE = "omnidex_key"
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
 async def get_caller(request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]) -> Caller:
-    """Who is calling: the key's tenant and role; without any keys, everyone is the default tenant."""
+    """Who is calling: the key's tenant and role; without any keys, everyone is the default tenant.
+
+    The key comes in the Authorization header, or from the web UI's sign-in cookie (which is
+    SameSite=Strict; a write that names another site as its origin is refused all the same).
+    """
     open_access = getattr(request.app.state, "open_access", False)
-    return caller_of(runtime, request.headers.get("authorization", ""), open_access=open_access)
+    authorization = request.headers.get("authorization", "")
+    cookie = request.cookies.get(SESSION_COOKIE, "")
+    if not authorization and cookie:
+        if request.method in UNSAFE and request.headers.get("sec-fetch-site", "same-origin") == "cross-site":
+            raise Forbidden("a signed-in browser may only change things from omnidex's own pages")
+        authorization = f"Bearer {cookie}"
+    return caller_of(runtime, authorization, open_access=open_access)
 
 
 def caller_of(runtime: Runtime, authorization: str, *, open_access: bool = False) -> Caller:

@@ -19,6 +19,7 @@ const state = { info: null, panel: null };
 // ---------- panels ----------
 
 function show(panel) {
+  if (panel === "upload" && state.caller?.role === "reader") panel = "search";
   state.panel = panel;
   for (const button of document.querySelectorAll("nav button")) {
     const current = button.dataset.panel === panel;
@@ -88,8 +89,65 @@ function explainAnswers(info) {
 
 async function api(path, options = {}) {
   const response = await fetch(path, options);
+  if (response.status === 401) signIn(await errorText(response));
   if (!response.ok) throw new Error(await errorText(response));
   return response.status === 204 ? null : response.json();
+}
+
+// ---------- sign-in ----------
+
+// Who this browser is: with API keys on, the key it signed in with (an HttpOnly cookie for this
+// browser session, so pictures, players and event streams carry it too) and its role.
+async function whoAmI() {
+  const response = await fetch("/v1/session");
+  if (response.status === 401) { signIn(); return false; }
+  if (!response.ok) return true; // the status chips say what is wrong
+  applyCaller(await response.json());
+  return true;
+}
+
+function applyCaller(caller) {
+  state.caller = caller;
+  document.body.classList.toggle("reader", caller.role === "reader");
+  $("#sign-out").hidden = !caller.keys;
+  $("#who").hidden = !caller.keys;
+  $("#who").textContent = caller.keys ? `${caller.tenant} · ${caller.role}` : "";
+  if (caller.role === "reader" && state.panel === "upload") show("search");
+}
+
+function signIn(message = "") {
+  const dialog = $("#signin");
+  $("#signin-error").hidden = !message;
+  $("#signin-error").textContent = message;
+  if (!dialog.open) dialog.showModal();
+  $("#signin-key").focus();
+}
+
+async function submitKey(event) {
+  event.preventDefault();
+  const response = await fetch("/v1/session", { method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ api_key: $("#signin-key").value }) });
+  if (!response.ok) {
+    $("#signin-error").textContent = await errorText(response);
+    $("#signin-error").hidden = false;
+    return;
+  }
+  applyCaller(await response.json());
+  $("#signin-key").value = "";
+  $("#signin").close();
+  if (state.panel) loadStatus();
+  else openFirstPanel();
+}
+
+// The panel the address asks for; else Ask where answers are on, Search where they are not.
+function openFirstPanel() {
+  if (PANELS.includes(location.hash.slice(1))) show(location.hash.slice(1));
+  loadStatus().then(() => { if (!state.panel) show(state.info?.answers.enabled === false ? "search" : "ask"); });
+}
+
+async function signOut() {
+  await fetch("/v1/session", { method: "DELETE" });
+  location.reload();
 }
 
 async function errorText(response) {
@@ -483,6 +541,7 @@ async function ask(event) {
   let heard = "";
   try {
     const response = await fetch("/v1/answer", answerRequest(question, image, audio, { stream: true, speak, mode, history }));
+    if (response.status === 401) signIn(await errorText(response.clone()));
     if (!response.ok) throw new Error(await errorText(response));
     for await (const [name, data] of events(response)) {
       if (name === "retrieval") {
@@ -680,10 +739,10 @@ function docRow(doc) {
   const working = doc.status === "queued" || doc.status === "processing";
   const state = working ? `${doc.status}${doc.stage ? `: ${doc.stage}` : ""}` : doc.status;
   return el("li", { class: `doc ${doc.status}`, dataset: { id: doc.id, status: doc.status } },
-    el("input", { type: "checkbox", class: "pick", "aria-label": `Select ${doc.name}`, onchange: selectionChanged }),
+    el("input", { type: "checkbox", class: "pick writer-only", "aria-label": `Select ${doc.name}`, onchange: selectionChanged }),
     badge(kind),
     el("button", { type: "button", class: "name", "aria-label": `Open ${doc.name}`, onclick: () => openDocument(doc) }, doc.name),
-    el("span", { class: "actions" },
+    el("span", { class: "actions writer-only" },
       doc.status === "failed" ? el("button", { type: "button", "aria-label": `Retry ${doc.name}`, onclick: () => retry(doc) }, "Retry") : null,
       el("button", { type: "button", class: "danger", "aria-label": `Delete ${doc.name}`, onclick: () => remove(doc) }, "Delete")),
     el("span", { class: "meta" }, `${size(doc.size)} · ${state}${counts ? ` · ${counts}` : ""} · added ${added}`),
@@ -788,6 +847,7 @@ function upload(file) {
   request.onload = () => {
     let body = {};
     try { body = JSON.parse(request.responseText); } catch { /* not JSON */ }
+    if (request.status === 401) signIn(body.error?.message);
     if (request.status !== 202) {
       finish("failed", body.error?.message || `refused (HTTP ${request.status})`);
       return;
@@ -876,9 +936,10 @@ function wire() {
     if (PANELS.includes(wanted) && wanted !== state.panel) show(wanted);
   };
   window.addEventListener("hashchange", fromHash);
-  if (PANELS.includes(location.hash.slice(1))) show(location.hash.slice(1));
-  // Without a hash, open where this server is useful: Ask with answers, Search without.
-  loadStatus().then(() => { if (!state.panel) show(state.info?.answers.enabled === false ? "search" : "ask"); });
+  $("#signin-form").addEventListener("submit", submitKey);
+  $("#signin").addEventListener("cancel", (event) => event.preventDefault()); // no way around it
+  $("#sign-out").addEventListener("click", signOut);
+  whoAmI().then((known) => { if (known) openFirstPanel(); });
 }
 
 wire();

@@ -112,3 +112,34 @@ def test_no_keys_means_localhost_only(monkeypatch: pytest.MonkeyPatch, tmp_path:
         assert "without API keys" in refused.output
     finally:
         get_settings.cache_clear()
+
+
+def test_a_browser_signs_in_with_a_key_kept_in_a_strict_cookie(runtime: Runtime) -> None:
+    _, reader = keys.create_key(runtime.db, "alpha", "reader")
+    with TestClient(create_app(runtime=runtime, workers=0)) as client:
+        assert client.get("/v1/session").status_code == 401
+        refused = client.post("/v1/session", json={"api_key": "odx_nope_nope"})
+        assert refused.status_code == 401
+        assert "omnidex_key" not in refused.headers.get("set-cookie", "")
+
+        signed = client.post("/v1/session", json={"api_key": reader})
+        assert signed.status_code == 200
+        assert signed.json() == {"tenant": "alpha", "role": "reader", "keys": True}
+        cookie = signed.headers["set-cookie"]
+        assert "HttpOnly" in cookie
+        assert "SameSite=strict" in cookie
+        assert client.get("/v1/session").json()["role"] == "reader"  # the cookie speaks for it now
+        assert client.get("/v1/documents").status_code == 200
+        upload = client.post("/v1/documents", files={"files": ("a.txt", b"some words")})
+        assert upload.status_code == 403  # a reader's key, by cookie too
+        crossed = client.post("/v1/search", json={"query": "x"}, headers={"Sec-Fetch-Site": "cross-site"})
+        assert crossed.status_code == 403  # a page of another site may not act with the cookie
+
+        assert client.delete("/v1/session").status_code == 204
+        assert client.get("/v1/session").status_code == 401
+
+
+def test_without_keys_the_session_says_so(runtime: Runtime) -> None:
+    with TestClient(create_app(runtime=runtime, workers=0)) as client:
+        assert client.get("/v1/session").json() == {"tenant": "default", "role": "admin", "keys": False}
+        assert client.post("/v1/session", json={"api_key": "anything"}).json()["keys"] is False

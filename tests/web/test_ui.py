@@ -451,3 +451,60 @@ def test_a_follow_up_sends_the_conversation_and_threads_are_kept(
     assert "Who puts on sunscreen?" in page.inner_text("#thread")
     assert tab.errors == []
     tab.close()
+
+
+def test_with_keys_the_ui_signs_in_and_a_reader_cannot_upload(
+    browser: Any, make_runtime: Callable[..., Runtime], zoo: dict[str, Path]
+) -> None:
+    import httpx
+
+    from omnidex.db import keys
+
+    rt = make_runtime()
+    _, writer = keys.create_key(rt.db, "default", "writer")
+    _, reader = keys.create_key(rt.db, "default", "reader")
+    server, thread, url = serve(create_app(runtime=rt, workers=1))
+    try:
+        headers = {"Authorization": f"Bearer {writer}"}
+        with zoo["pdf"].open("rb") as handle:
+            sent = httpx.post(f"{url}/v1/documents", files={"files": ("zoo.pdf", handle)}, headers=headers)
+        assert sent.status_code == 202
+        tab = Page(browser, url)
+        page = tab.page
+        page.goto(f"{url}/#search")
+        page.wait_for_selector("#signin[open]")
+        page.fill("#signin-key", "not-a-key")
+        page.click("#signin-form button[type=submit]")
+        error = page.wait_for_selector("#signin-error:not([hidden])")
+        assert "not valid" in error.inner_text()
+        tab.shot("sign-in")
+
+        page.fill("#signin-key", reader)
+        page.click("#signin-form button[type=submit]")
+        page.wait_for_selector("#signin", state="hidden")
+        assert page.is_hidden("nav button[data-panel=upload]")
+        assert "reader" in page.inner_text("#who")
+        page.wait_for_selector("#panel-search:not([hidden])")
+        page.click("nav button[data-panel=library]")
+        page.wait_for_selector('.doc[data-status="ready"]', timeout=120_000)
+        assert page.locator(".doc button.danger:visible").count() == 0  # no deleting either
+        page.click("nav button[data-panel=search]")
+        page.fill("#search-query", "lion sunscreen")
+        page.click("#search-form button[type=submit]")
+        page.wait_for_selector("#results .hit[data-kind='chunk']")  # the key goes with every request
+
+        page.click("#sign-out")
+        page.wait_for_selector("#signin[open]")
+        page.fill("#signin-key", writer)
+        page.click("#signin-form button[type=submit]")
+        page.wait_for_selector("#signin", state="hidden")
+        assert page.is_visible("nav button[data-panel=upload]")
+        page.click("nav button[data-panel=upload]")
+        page.set_input_files("#upload-input", [str(zoo["picture"])])
+        page.wait_for_selector('.upload[data-name="lion.png"][data-status="ready"]', timeout=120_000)
+        cookie = next(c for c in tab.context.cookies() if c["name"] == "omnidex_key")
+        assert (cookie["httpOnly"], cookie["sameSite"]) == (True, "Strict")
+        assert [e for e in tab.errors if "401" not in e] == []
+        tab.close()
+    finally:
+        stop(server, thread)
