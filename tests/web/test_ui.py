@@ -67,8 +67,8 @@ def browser() -> Iterator[Any]:
 class Page:
     """A browser tab that records console errors."""
 
-    def __init__(self, browser: Any, url: str, size: str = "desktop") -> None:
-        self.context = browser.new_context(viewport=SIZES[size])
+    def __init__(self, browser: Any, url: str, size: str = "desktop", theme: str = "light") -> None:
+        self.context = browser.new_context(viewport=SIZES[size], color_scheme=theme)
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
@@ -508,3 +508,43 @@ def test_with_keys_the_ui_signs_in_and_a_reader_cannot_upload(
         tab.close()
     finally:
         stop(server, thread)
+
+
+AXE_RESULTS = """async () => {
+  const found = await axe.run(document, { resultTypes: ["violations"] });
+  return found.violations.map((v) => ({
+    id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 4).map((n) => n.target.join(" ")) }));
+}"""
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_no_view_has_serious_accessibility_violations(
+    browser: Any, site: tuple[str, FakeOmni], zoo: dict[str, Path], theme: str
+) -> None:
+    import axe_playwright_python
+
+    axe = Path(axe_playwright_python.__file__).parent / "axe.min.js"
+    url, _ = site
+    tab = Page(browser, url, theme=theme)
+    page = tab.open("upload")
+    page.set_input_files("#upload-input", [str(zoo[k]) for k in ("pdf", "picture", "talk")])
+    page.wait_for_selector('.upload[data-name="talk.wav"][data-status="ready"]', timeout=120_000)
+    page.wait_for_selector('.upload[data-name="lion.png"][data-status="ready"]', timeout=120_000)
+    for panel in PANELS:
+        page = tab.open(panel)
+        if panel == "search":
+            page.fill("#search-query", "lion sunscreen")
+            page.keyboard.press("Enter")
+            page.wait_for_selector("#results .hit")
+        if panel == "ask":
+            page.fill("#ask-query", "Who puts on sunscreen?")
+            page.click("#ask-form button[type=submit]")
+            page.wait_for_selector("#answer a.cite")
+        if panel == "library":
+            page.wait_for_selector(".doc")
+        page.add_script_tag(path=str(axe))
+        violations = page.evaluate(AXE_RESULTS)
+        serious = [v for v in violations if v["impact"] in ("serious", "critical")]
+        assert serious == [], f"{panel} ({theme}): {serious}"
+        tab.shot(f"{panel}-{theme}")
+    tab.close()
