@@ -259,6 +259,8 @@ function hitCard(hit, { query = "", number = null } = {}) {
     el("span", { class: "source" }, hit.source),
     el("span", {}, where(hit)),
     matchChip(hit),
+    el("button", { type: "button", class: "link", "aria-label": `View ${hit.source} ${where(hit)}`.trim(),
+      onclick: () => openViewer(hit) }, "View"),
     el("a", { href: hit.modality === "text" ? hit.media_url : fileUrl(hit), target: "_blank", rel: "noopener",
       "aria-label": `Open ${hit.source}` }, "Open"),
   ));
@@ -354,6 +356,105 @@ function groupCard(group, query) {
       el("ol", { class: "hits" }, ...others.map((hit) => hitCard(hit, { query })))));
   }
   return card;
+}
+
+// ---------- viewer ----------
+
+// A source inside the app, at its place: a PDF at its page, a picture with the words read in
+// it, a recording or video with the cited stretch marked, other documents as their text with
+// the cited passage in view.
+async function openViewer(hit) {
+  const dialog = $("#doc-viewer");
+  const body = $("#doc-viewer-body");
+  $("#doc-viewer-title").textContent = hit.source;
+  $("#doc-viewer-where").textContent = where(hit);
+  $("#doc-viewer-file").href = fileUrl(hit);
+  body.replaceChildren(el("p", { class: "muted" }, "Loading…"));
+  body.dataset.kind = "";
+  if (!dialog.open) dialog.showModal();
+  try {
+    if (hit.kind === "image") showPicture(body, hit);
+    else if (hit.modality === "audio" || hit.modality === "video") showPlayer(body, hit);
+    else {
+      const doc = await api(`/v1/documents/${hit.doc_id}`);
+      if (doc.mime === "application/pdf") await showPdf(body, hit);
+      else await showText(body, hit);
+    }
+  } catch (error) {
+    body.replaceChildren(el("p", { class: "error" }, `This source cannot be shown here: ${error.message}`));
+  }
+}
+
+function showPicture(body, hit) {
+  body.dataset.kind = "picture";
+  body.replaceChildren(
+    el("img", { src: hit.media_url, alt: `Picture from ${hit.source}`, class: "viewer-picture" }),
+    hit.text ? el("p", {}, el("strong", {}, "Text in it: "), hit.text) : el("p", { class: "muted" }, "No text was read in it."),
+    hit.caption ? el("p", { class: "caption" }, hit.caption) : null);
+}
+
+function showPlayer(body, hit) {
+  body.dataset.kind = "player";
+  const start = hit.start ?? hit.t ?? 0;
+  const end = hit.end ?? (hit.t !== null && hit.t !== undefined ? hit.t + 6 : start + 6);
+  const tag = hit.modality === "video" ? "video" : "audio";
+  const media = el(tag, { controls: "", preload: "auto", src: fileUrl(hit), "aria-label": `${hit.source} from ${clock(start)}` });
+  const span = el("span", { class: "span" });
+  const timeline = el("div", { class: "timeline", role: "img", "aria-label": `The cited stretch: ${clock(start)} to ${clock(end)}` }, span);
+  media.addEventListener("loadedmetadata", () => {
+    const length = media.duration || end;
+    span.style.left = `${(100 * start) / length}%`;
+    span.style.width = `${Math.max(0.5, (100 * (end - start)) / length)}%`;
+    media.currentTime = start;
+    media.play().catch(() => {});
+  }, { once: true });
+  const stop = () => { if (media.currentTime >= end) { media.pause(); media.removeEventListener("timeupdate", stop); } };
+  media.addEventListener("timeupdate", stop);
+  body.replaceChildren(media, timeline, hit.text ? el("p", {}, hit.text) : null,
+    hit.caption ? el("p", { class: "caption" }, hit.caption) : null);
+}
+
+let pdfjs = null;
+
+async function showPdf(body, hit) {
+  if (!pdfjs) {
+    pdfjs = await import("/ui/vendor/pdfjs/pdf.min.mjs");
+    pdfjs.GlobalWorkerOptions.workerSrc = "/ui/vendor/pdfjs/pdf.worker.min.mjs";
+  }
+  const pdf = await pdfjs.getDocument({ url: fileUrl(hit), isEvalSupported: false }).promise;
+  const canvas = el("canvas", { class: "pdf-page" });
+  const label = el("span", { "aria-live": "polite" });
+  const previous = el("button", { type: "button" }, "Previous page");
+  const next = el("button", { type: "button" }, "Next page");
+  let number = Math.min(Math.max(hit.page || 1, 1), pdf.numPages);
+  const render = async () => {
+    const page = await pdf.getPage(number);
+    const width = Math.max(300, body.clientWidth - 24);
+    const viewport = page.getViewport({ scale: Math.min(2, width / page.getViewport({ scale: 1 }).width) });
+    canvas.width = viewport.width;
+    canvas.height = viewport.height;
+    canvas.setAttribute("aria-label", `Page ${number} of ${hit.source}`);
+    await page.render({ canvasContext: canvas.getContext("2d"), viewport }).promise;
+    body.dataset.page = String(number);
+    label.textContent = `Page ${number} of ${pdf.numPages}${number === hit.page ? " (cited)" : ""}`;
+    previous.disabled = number <= 1;
+    next.disabled = number >= pdf.numPages;
+  };
+  previous.addEventListener("click", () => { number -= 1; render(); });
+  next.addEventListener("click", () => { number += 1; render(); });
+  body.replaceChildren(el("div", { class: "row wrap" }, previous, label, next), canvas);
+  body.dataset.kind = "pdf";
+  await render();
+}
+
+async function showText(body, hit) {
+  const { items } = await api(`/v1/documents/${hit.doc_id}/items`);
+  const blocks = items.filter((item) => item.text).map((item) => el("section",
+    { class: `chunk${item.id === hit.id ? " cited" : ""}`, dataset: { id: item.id } },
+    item.page ? el("p", { class: "muted" }, `page ${item.page}`) : null, el("p", {}, item.text)));
+  body.dataset.kind = "text";
+  body.replaceChildren(...blocks);
+  $(".chunk.cited", body)?.scrollIntoView({ block: "center" });
 }
 
 function enlarge(url, alt) {
@@ -639,7 +740,7 @@ function citeLink(hit, text) {
   const id = `preview-${number}-${Math.random().toString(36).slice(2, 8)}`;
   const link = el("a", { class: "cite", href: `#src-${number}`, "aria-describedby": id,
     "aria-label": `Source ${number}: ${hit.source} ${where(hit)}`,
-    onclick: (event) => { event.preventDefault(); openSource(number); } }, text);
+    onclick: (event) => { event.preventDefault(); openSource(number, false); openViewer(hit); } }, text);
   const preview = el("span", { class: "preview", id, role: "tooltip", hidden: "" },
     el("strong", {}, `${hit.source}`), el("span", { class: "muted" }, ` ${where(hit)}`),
     hit.thumbnail_url ? el("img", { src: hit.thumbnail_url, alt: "" }) : null,
@@ -656,7 +757,7 @@ function citeLink(hit, text) {
   return wrap;
 }
 
-function openSource(number) {
+function openSource(number, play = true) {
   const card = $(`#src-${number}`);
   if (!card) return;
   for (const other of document.querySelectorAll(".hit.highlight")) other.classList.remove("highlight");
@@ -664,6 +765,7 @@ function openSource(number) {
   card.scrollIntoView({ block: "center" });
   card.focus();
   const media = $("audio, video", card);
+  if (!play) return;
   if (media) {
     media.currentTime = Number(media.dataset.start || 0);
     media.play().catch(() => {});

@@ -12,7 +12,16 @@ import pytest
 
 from omnidex.api.app import create_app
 from omnidex.runtime import Runtime
-from tests.files import make_corrupt_pdf, make_pdf, make_picture, recording, speak, write_audio
+from tests.files import (
+    make_corrupt_pdf,
+    make_docx,
+    make_pdf,
+    make_picture,
+    make_video,
+    recording,
+    speak,
+    write_audio,
+)
 from tests.omni_fakes import FakeOmni, Script, serve, stop
 
 pytestmark = pytest.mark.browser
@@ -168,8 +177,10 @@ def test_upload_search_ask_and_delete(browser: Any, site: tuple[str, FakeOmni], 
     links = page.locator("#answer a.cite")
     assert links.count() >= 1
     links.first.click()
-    assert page.evaluate("document.activeElement.id") == "src-1"
     assert "highlight" in (page.get_attribute("#src-1", "class") or "")
+    page.wait_for_selector("#doc-viewer[open] #doc-viewer-body:not([data-kind=''])")  # the source, in the app
+    tab.shot("ask-viewer")
+    page.click("#doc-viewer form button")
     tab.shot("ask-answer")
 
     page = tab.open("library")
@@ -547,4 +558,94 @@ def test_no_view_has_serious_accessibility_violations(
         serious = [v for v in violations if v["impact"] in ("serious", "critical")]
         assert serious == [], f"{panel} ({theme}): {serious}"
         tab.shot(f"{panel}-{theme}")
+    tab.close()
+
+
+def test_the_viewer_shows_each_source_at_its_place(
+    browser: Any, site: tuple[str, FakeOmni], zoo: dict[str, Path], tmp_path: Path
+) -> None:
+    url, _ = site
+    notes = make_docx(
+        tmp_path / "notes.docx", "Notes", ["Penguins like cold water.", "The lion wears sunscreen at noon."]
+    )
+    tab = Page(browser, url)
+    page = tab.open("upload")
+    page.set_input_files("#upload-input", [str(zoo["pdf"]), str(zoo["talk"]), str(notes)])
+    for name in ("zoo.pdf", "talk.wav", "notes.docx"):
+        page.wait_for_selector(f'.upload[data-name="{name}"][data-status="ready"]', timeout=120_000)
+    page = tab.open("search")
+    page.fill("#search-query", "lion sunscreen")
+    page.keyboard.press("Enter")
+    pdf_hit = page.wait_for_selector("#results .hit[data-kind='chunk']:has-text('page 2')")
+    pdf_hit.query_selector("button[aria-label^='View zoo.pdf']").click()
+    page.wait_for_selector("#doc-viewer-body[data-kind='pdf'][data-page='2']")  # PDF.js, at the cited page
+    drawn = page.evaluate(
+        "() => { const c = document.querySelector('.pdf-page'); const d = c.getContext('2d')"
+        ".getImageData(0, 0, c.width, c.height).data; let ink = 0;"
+        " for (let i = 0; i < d.length; i += 4) if (d[i] < 128) ink++; return [c.width, ink]; }"
+    )
+    assert drawn[0] > 300
+    assert drawn[1] > 50  # the page's words are drawn
+    tab.shot("viewer-pdf")
+    page.click("#doc-viewer form button")
+
+    page.locator("#results .hit[data-modality='audio'] button[aria-label^='View talk.wav']").click()
+    span = page.wait_for_selector("#doc-viewer-body[data-kind='player'] .timeline .span")
+    page.wait_for_function("(s) => parseFloat(s.style.width) > 0", arg=span)
+    page.click("#doc-viewer form button")
+
+    page.locator("button[aria-label^='View notes.docx']").first.click()
+    cited = page.wait_for_selector("#doc-viewer-body[data-kind='text'] .chunk.cited")
+    assert "sunscreen" in cited.inner_text()
+    assert tab.errors == []
+    tab.close()
+
+
+def test_twenty_hits_from_twelve_mixed_files_fit_and_load_no_media_before_play(
+    browser: Any, site: tuple[str, FakeOmni], zoo: dict[str, Path], tmp_path: Path
+) -> None:
+    url, _ = site
+    topics = ["lion", "zebra", "penguin", "giraffe", "otter", "heron"]
+    files = [
+        make_pdf(tmp_path / f"{animal}.pdf", [[f"The {animal} keeper feeds the {animal} at noon."],
+                                             [f"Visitors watch the {animal} from the bridge."]])
+        for animal in topics
+    ]  # fmt: skip
+    for animal in ("lion", "otter", "heron"):
+        make_picture(f"{animal.upper()} FEEDING").save(tmp_path / f"{animal}.png")
+        files.append(tmp_path / f"{animal}.png")
+    for animal in ("zebra", "giraffe"):
+        said = speak(f"The {animal} keeper feeds the {animal} at noon, and visitors watch.")
+        files.append(write_audio(tmp_path / f"{animal}.wav", recording([(1.0, said)], 6.0)))
+    files.append(make_video(tmp_path / "feeding.mp4", [("white", "FEEDING", 2.0), ("yellow", "NOON", 2.0)]))
+    assert len(files) == 12
+    tab = Page(browser, url, theme="light")
+    page = tab.open("upload")
+    page.set_input_files("#upload-input", [str(path) for path in files])
+    for path in files:
+        page.wait_for_selector(f'.upload[data-name="{path.name}"][data-status="ready"]', timeout=180_000)
+    page = tab.open("search")
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.fill("#search-query", "who feeds the animals at noon")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#results .hit")
+    page.wait_for_load_state("networkidle")
+    shown = page.evaluate("() => document.querySelectorAll('#results .hit').length")
+    assert shown >= 12  # every document's best hit, the rest folded
+    height = page.evaluate("() => document.documentElement.scrollHeight")
+    assert height < 2500, f"the results page is {height} px tall"
+    media = [u for u in requested if "/file" in u or ("/v1/media/" in u and "thumb=1" not in u)]
+    assert media == [], "media downloaded before play was pressed"
+    tab.shot("search-twelve")
+    page.locator("#results button.play:visible, #results button.poster:visible").first.click()
+    page.wait_for_selector("#results audio, #results video")
+    assert any("/file" in u for u in requested)  # now, and only now
+
+    page.fill("#search-query", "xyzzy plover quantum")
+    page.keyboard.press("Enter")
+    nothing = page.wait_for_selector("#results .nothing")
+    assert nothing.inner_text().startswith("Nothing relevant found")
+    assert page.locator("#results .hit:visible").count() == 0  # the closest are folded away
+    tab.shot("search-nothing")
     tab.close()
