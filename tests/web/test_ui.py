@@ -363,6 +363,8 @@ def test_answers_render_markdown_safely_and_preview_their_sources(
         tab.shot("ask-markdown")
         page.keyboard.press("Escape")
         assert preview.is_hidden()
+        page.click("#answer a.cite")
+        page.wait_for_selector("#doc-viewer[open] #doc-viewer-body[data-kind='pdf'][data-page='2']")
         assert tab.errors == []
         tab.close()
     finally:
@@ -471,9 +473,9 @@ def test_with_keys_the_ui_signs_in_and_a_reader_cannot_upload(
 
     from omnidex.db import keys
 
-    rt = make_runtime()
+    rt = make_runtime(key_cache_seconds=0)
     _, writer = keys.create_key(rt.db, "default", "writer")
-    _, reader = keys.create_key(rt.db, "default", "reader")
+    reader_row, reader = keys.create_key(rt.db, "default", "reader")
     server, thread, url = serve(create_app(runtime=rt, workers=1))
     try:
         headers = {"Authorization": f"Bearer {writer}"}
@@ -503,9 +505,11 @@ def test_with_keys_the_ui_signs_in_and_a_reader_cannot_upload(
         page.fill("#search-query", "lion sunscreen")
         page.click("#search-form button[type=submit]")
         page.wait_for_selector("#results .hit[data-kind='chunk']")  # the key goes with every request
-
-        page.click("#sign-out")
+        keys.revoke_key(rt.db, reader_row.id)  # revoked mid-session: the next request brings the prompt back
+        page.click("#search-form button[type=submit]")
         page.wait_for_selector("#signin[open]")
+        assert "revoked" in page.inner_text("#signin-error")
+
         page.fill("#signin-key", writer)
         page.click("#signin-form button[type=submit]")
         page.wait_for_selector("#signin", state="hidden")
@@ -558,6 +562,15 @@ def test_no_view_has_serious_accessibility_violations(
         serious = [v for v in violations if v["impact"] in ("serious", "critical")]
         assert serious == [], f"{panel} ({theme}): {serious}"
         tab.shot(f"{panel}-{theme}")
+    page = tab.open("search")
+    page.fill("#search-query", "lion sunscreen")
+    page.keyboard.press("Enter")
+    page.locator("#results button[aria-label^='View zoo.pdf']").first.click()
+    page.wait_for_selector("#doc-viewer-body[data-kind='pdf']")
+    page.add_script_tag(path=str(axe))
+    serious = [v for v in page.evaluate(AXE_RESULTS) if v["impact"] in ("serious", "critical")]
+    assert serious == [], f"viewer ({theme}): {serious}"
+    tab.shot(f"viewer-{theme}")
     tab.close()
 
 
