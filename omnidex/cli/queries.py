@@ -190,7 +190,7 @@ class _AnswerPrinter:
             if event.transcript:
                 console.print(f"[dim]heard:[/dim] {escape(event.transcript)}")
         elif isinstance(event, schemas.ThinkingEvent):
-            err_console.print(event.text, end="", style="dim", markup=False, highlight=False)
+            err_console.print(event.text, end="", style="dim", markup=False, highlight=False, soft_wrap=True)
             self.thought = True
         elif isinstance(event, schemas.TextEvent):
             if self.thought:  # the answer starts on a line of its own, after the reasoning

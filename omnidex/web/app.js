@@ -486,7 +486,7 @@ async function search(event) {
   if (audio) form.append("audio", audio, audio.name || "question.webm");
   for (const box of document.querySelectorAll("input[name=modality]:checked")) form.append("modalities", box.value);
   if ($("#search-doc").value) form.append("doc_ids", $("#search-doc").value);
-  form.append("top_k", "30");
+  form.append("top_k", "20");
   const results = $("#results");
   results.replaceChildren();
   results.setAttribute("aria-busy", "true");
@@ -741,16 +741,17 @@ function citeLink(hit, text) {
   const link = el("a", { class: "cite", href: `#src-${number}`, "aria-describedby": id,
     "aria-label": `Source ${number}: ${hit.source} ${where(hit)}`,
     onclick: (event) => { event.preventDefault(); openSource(number, false); openViewer(hit); } }, text);
-  const preview = el("span", { class: "preview", id, role: "tooltip", hidden: "" },
+  const preview = el("span", { class: "preview", id, hidden: "" },
     el("strong", {}, `${hit.source}`), el("span", { class: "muted" }, ` ${where(hit)}`),
     hit.thumbnail_url ? el("img", { src: hit.thumbnail_url, alt: "" }) : null,
     hit.text ? el("span", { class: "snippet" }, hit.text.length > 220 ? `${hit.text.slice(0, 220)}…` : hit.text) : null,
-    hit.caption ? el("span", { class: "snippet" }, hit.caption) : null);
+    hit.caption ? el("span", { class: "snippet" }, hit.caption) : null,
+    hit.modality === "audio" || hit.modality === "video" ? playButton(hit, hit.modality) : null);
   const wrap = el("span", { class: "cite-wrap" }, link, preview);
   const open = () => { preview.hidden = false; };
   const close = () => { preview.hidden = true; };
   link.addEventListener("focus", open);
-  link.addEventListener("blur", close);
+  wrap.addEventListener("focusout", (event) => { if (!wrap.contains(event.relatedTarget)) close(); });
   wrap.addEventListener("mouseenter", open);
   wrap.addEventListener("mouseleave", close);
   link.addEventListener("keydown", (event) => { if (event.key === "Escape") close(); });

@@ -32,6 +32,7 @@ SCREENSHOTS = Path(
 )
 PANELS = ["ask", "search", "library", "upload"]
 SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+VIEWPORTS = {**SIZES, "laptop": {"width": 1280, "height": 800}}
 TALK = "The lion puts on sunscreen before the parade."
 ANSWER = "The lion puts on sunscreen [1], as the talk says [3]."
 
@@ -77,7 +78,7 @@ class Page:
     """A browser tab that records console errors."""
 
     def __init__(self, browser: Any, url: str, size: str = "desktop", theme: str = "light") -> None:
-        self.context = browser.new_context(viewport=SIZES[size], color_scheme=theme)
+        self.context = browser.new_context(viewport=VIEWPORTS[size], color_scheme=theme)
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
@@ -632,7 +633,7 @@ def test_twenty_hits_from_twelve_mixed_files_fit_and_load_no_media_before_play(
         files.append(write_audio(tmp_path / f"{animal}.wav", recording([(1.0, said)], 6.0)))
     files.append(make_video(tmp_path / "feeding.mp4", [("white", "FEEDING", 2.0), ("yellow", "NOON", 2.0)]))
     assert len(files) == 12
-    tab = Page(browser, url, theme="light")
+    tab = Page(browser, url, size="laptop")
     page = tab.open("upload")
     page.set_input_files("#upload-input", [str(path) for path in files])
     for path in files:
