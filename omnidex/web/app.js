@@ -811,7 +811,9 @@ async function loadLibrary() {
     const { documents } = await api(`/v1/documents?limit=1000${status ? `&status=${status}` : ""}`);
     const shown = documents.filter((doc) => (!type || kindOf(doc.mime) === type)
       && (!name || doc.name.toLowerCase().includes(name)));
+    const picked = new Set([...list.querySelectorAll(".pick:checked")].map((box) => box.closest(".doc").dataset.id));
     list.replaceChildren(...shown.map(docRow));
+    for (const id of picked) { const box = $(`.doc[data-id="${id}"] .pick`, list); if (box) box.checked = true; }
     if (!shown.length) list.append(el("li", { class: "muted" }, name ? `No document is named like “${name}”.` : "No documents here yet."));
     for (const doc of shown) if (doc.status === "queued" || doc.status === "processing") followRow(doc.id);
     selectionChanged();
@@ -827,7 +829,12 @@ function followRow(id) {
   following.set(id, source);
   const update = (event) => {
     const doc = JSON.parse(event.data);
-    $(`.doc[data-id="${id}"]`)?.replaceWith(docRow(doc));
+    const row = $(`.doc[data-id="${id}"]`);
+    if (row) {
+      const fresh = docRow(doc);
+      $(".pick", fresh).checked = $(".pick", row).checked;
+      row.replaceWith(fresh);
+    }
     if (event.type !== "progress") { source.close(); following.delete(id); selectionChanged(); }
   };
   for (const name of ["progress", "ready", "failed"]) source.addEventListener(name, update);

@@ -92,6 +92,14 @@ class Page:
         self.page.wait_for_selector("#status li")
         return self.page
 
+    def uploaded(self, *paths: Path) -> Any:
+        """The Upload panel once every one of ``paths`` is indexed."""
+        page = self.open("upload")
+        page.set_input_files("#upload-input", [str(path) for path in paths])
+        for path in paths:
+            page.wait_for_selector(f'.upload[data-name="{path.name}"][data-status="ready"]', timeout=180_000)
+        return page
+
     def shot(self, name: str) -> None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(SCREENSHOTS / f"{name}-{self.size}.png"), full_page=True)
@@ -129,10 +137,7 @@ def site(
 def test_upload_search_ask_and_delete(browser: Any, site: tuple[str, FakeOmni], zoo: dict[str, Path]) -> None:
     url, _ = site
     tab = Page(browser, url)
-    page = tab.open("upload")
-    page.set_input_files("#upload-input", [str(zoo[k]) for k in ("pdf", "picture", "talk")])
-    for name in ("zoo.pdf", "lion.png", "talk.wav"):
-        page.wait_for_selector(f'.upload[data-name="{name}"][data-status="ready"]', timeout=120_000)
+    page = tab.uploaded(zoo["pdf"], zoo["picture"], zoo["talk"])
     page.set_input_files("#upload-input", [str(zoo["broken"])])
     failed = page.wait_for_selector('.upload[data-name="broken.pdf"][data-status="failed"]', timeout=60_000)
     assert "failed:" in failed.inner_text()
@@ -204,9 +209,7 @@ def test_without_a_generator_the_sources_still_show(
     server, thread, url = serve(create_app(runtime=rt, workers=1))
     try:
         tab = Page(browser, url)
-        page = tab.open("upload")
-        page.set_input_files("#upload-input", [str(zoo["pdf"])])
-        page.wait_for_selector('.upload[data-status="ready"]', timeout=120_000)
+        page = tab.uploaded(zoo["pdf"])
         page.goto(url)  # no panel asked for: without answers, it opens on Search
         page.wait_for_selector("#panel-search:not([hidden])")
         page = tab.open("ask")
@@ -233,10 +236,7 @@ def test_every_control_is_named_and_reachable_and_nothing_spills(
 ) -> None:
     url, _ = site
     tab = Page(browser, url, size)
-    page = tab.open("upload")
-    page.set_input_files("#upload-input", [str(zoo["picture"]), str(zoo["talk"])])
-    page.wait_for_selector('.upload[data-name="talk.wav"][data-status="ready"]', timeout=120_000)
-    page.wait_for_selector('.upload[data-name="lion.png"][data-status="ready"]', timeout=120_000)
+    tab.uploaded(zoo["picture"], zoo["talk"])
     for panel in PANELS:
         page = tab.open(panel)
         if panel == "search":
@@ -312,9 +312,7 @@ def test_think_mode_shows_the_reasoning_folded_apart_from_the_answer(
     server, thread, url = serve(create_app(runtime=rt, workers=1))
     try:
         tab = Page(browser, url)
-        page = tab.open("upload")
-        page.set_input_files("#upload-input", [str(zoo["pdf"])])
-        page.wait_for_selector('.upload[data-name="zoo.pdf"][data-status="ready"]', timeout=120_000)
+        tab.uploaded(zoo["pdf"])
         page = tab.open("ask")
         page.fill("#ask-query", "Which report shows the larger rise?")
         page.select_option("#ask-mode", "think")
@@ -344,9 +342,7 @@ def test_answers_render_markdown_safely_and_preview_their_sources(
     server, thread, url = serve(create_app(runtime=rt, workers=1))
     try:
         tab = Page(browser, url)
-        page = tab.open("upload")
-        page.set_input_files("#upload-input", [str(zoo["pdf"])])
-        page.wait_for_selector('.upload[data-name="zoo.pdf"][data-status="ready"]', timeout=120_000)
+        tab.uploaded(zoo["pdf"])
         page = tab.open("ask")
         page.fill("#ask-query", "Who wears sunscreen?")
         page.click("#ask-form button[type=submit]")
@@ -414,6 +410,9 @@ def test_the_library_follows_documents_live_and_retries_failed_ones(
         page.check('input[aria-label="Select zoo.pdf"]')
         page.check('input[aria-label="Select lion.png"]')
         assert page.inner_text("#delete-selected") == "Delete selected (2)"
+        page.click("#refresh")  # as the library does every ten seconds: the choice stays
+        page.wait_for_function("() => document.querySelectorAll('#library .pick:checked').length === 2")
+        assert page.inner_text("#delete-selected") == "Delete selected (2)"
         page.once("dialog", lambda dialog: dialog.accept())
         page.click("#delete-selected")
         page.wait_for_function("() => document.querySelectorAll('#library .doc').length === 2")
@@ -428,9 +427,7 @@ def test_a_follow_up_sends_the_conversation_and_threads_are_kept(
 ) -> None:
     url, fake = site
     tab = Page(browser, url)
-    page = tab.open("upload")
-    page.set_input_files("#upload-input", [str(zoo["pdf"]), str(zoo["picture"])])
-    page.wait_for_selector('.upload[data-name="lion.png"][data-status="ready"]', timeout=120_000)
+    tab.uploaded(zoo["pdf"], zoo["picture"])
     page = tab.open("ask")
     page.fill("#ask-query", "Who puts on sunscreen?")
     page.click("#ask-form button[type=submit]")
@@ -542,10 +539,7 @@ def test_no_view_has_serious_accessibility_violations(
     axe = Path(axe_playwright_python.__file__).parent / "axe.min.js"
     url, _ = site
     tab = Page(browser, url, theme=theme)
-    page = tab.open("upload")
-    page.set_input_files("#upload-input", [str(zoo[k]) for k in ("pdf", "picture", "talk")])
-    page.wait_for_selector('.upload[data-name="talk.wav"][data-status="ready"]', timeout=120_000)
-    page.wait_for_selector('.upload[data-name="lion.png"][data-status="ready"]', timeout=120_000)
+    tab.uploaded(zoo["pdf"], zoo["picture"], zoo["talk"])
     for panel in PANELS:
         page = tab.open(panel)
         if panel == "search":
@@ -583,10 +577,7 @@ def test_the_viewer_shows_each_source_at_its_place(
         tmp_path / "notes.docx", "Notes", ["Penguins like cold water.", "The lion wears sunscreen at noon."]
     )
     tab = Page(browser, url)
-    page = tab.open("upload")
-    page.set_input_files("#upload-input", [str(zoo["pdf"]), str(zoo["talk"]), str(notes)])
-    for name in ("zoo.pdf", "talk.wav", "notes.docx"):
-        page.wait_for_selector(f'.upload[data-name="{name}"][data-status="ready"]', timeout=120_000)
+    tab.uploaded(zoo["pdf"], zoo["talk"], notes)
     page = tab.open("search")
     page.fill("#search-query", "lion sunscreen")
     page.keyboard.press("Enter")
@@ -634,10 +625,7 @@ def test_twenty_hits_from_twelve_mixed_files_fit_and_load_no_media_before_play(
     files.append(make_video(tmp_path / "feeding.mp4", [("white", "FEEDING", 2.0), ("yellow", "NOON", 2.0)]))
     assert len(files) == 12
     tab = Page(browser, url, size="laptop")
-    page = tab.open("upload")
-    page.set_input_files("#upload-input", [str(path) for path in files])
-    for path in files:
-        page.wait_for_selector(f'.upload[data-name="{path.name}"][data-status="ready"]', timeout=180_000)
+    tab.uploaded(*files)
     page = tab.open("search")
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
