@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw
 
 from omnidex.config import Settings
 from omnidex.db import documents
+from omnidex.errors import ConfigError
 from omnidex.ingest.intake import add_file
 from omnidex.ingest.worker import Worker
 from omnidex.runtime import Runtime, prepared_reindex
@@ -174,3 +175,9 @@ def test_reindex_with_captions_describes_the_library_again(
     assert hit.doc_id == doc.id
     assert "glider" in (hit.caption or "")
     assert documents.get_document(rt.db, "default", doc.id).caption_tokens > 0
+
+
+def test_reindex_with_captions_needs_a_captioner(settings: Settings) -> None:
+    needs = "--captions needs a captioner: set OMNIDEX_CAPTIONER"
+    with pytest.raises(ConfigError, match=needs), prepared_reindex(settings, captions=True):
+        pass

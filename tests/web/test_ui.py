@@ -636,6 +636,7 @@ def test_twenty_hits_from_twelve_mixed_files_fit_and_load_no_media_before_play(
     shown = page.evaluate("() => document.querySelectorAll('#results .hit').length")
     assert shown >= 12  # every document's best hit, the rest folded
     height = page.evaluate("() => document.documentElement.scrollHeight")
+    print(f"{shown} hits shown or folded from 12 files; the results page is {height} px tall at 1280×800")
     assert height < 2500, f"the results page is {height} px tall"
     media = [u for u in requested if "/file" in u or ("/v1/media/" in u and "thumb=1" not in u)]
     assert media == [], "media downloaded before play was pressed"
