@@ -26,6 +26,11 @@ def cited_numbers(text: str) -> list[int]:
     return list(seen)
 
 
+def without_marks(text: str) -> str:
+    """``text`` with its ``[n]`` marks taken out (for reading it aloud)."""
+    return re.sub(r"\s*" + _MARK.pattern, "", text).strip()
+
+
 def cite(text: str, sources: dict[int, Hit]) -> list[Citation]:
     """The hits the answer cites; numbers that match no source are dropped."""
     return [Citation(n, sources[n]) for n in cited_numbers(text) if n in sources]

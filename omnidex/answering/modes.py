@@ -12,11 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from omnidex.answering.citations import without_marks
 from omnidex.answering.prompts import READ_ALOUD, with_language
 from omnidex.generation.base import Message, TextPart
 from omnidex.types import Hit
-
-MODES = ("talk", "think", "auto")
 
 # Words of comparing, ranking, adding up or change over time: what a lookup does not ask.
 _COMPARING = re.compile(
@@ -39,8 +38,7 @@ def pick_mode(requested: str, question: str, hits: Sequence[Hit]) -> str:
 
 def read_aloud(answer: str, language: str | None) -> list[Message]:
     """What the Instruct model is asked in order to speak a reasoned answer."""
-    spoken = re.sub(r"\s*\[\d+\]", "", answer).strip()
     return [
         Message("system", [TextPart(with_language(READ_ALOUD, language))]),
-        Message("user", [TextPart(spoken)]),
+        Message("user", [TextPart(without_marks(answer))]),
     ]

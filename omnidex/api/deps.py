@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from omnidex.answering.answer import Answerer
+from omnidex.api.guard import UNSAFE, from_another_page
 from omnidex.blobs import BlobStore
 from omnidex.config import Settings
 from omnidex.db.engine import Database
@@ -56,20 +57,19 @@ async def get_query_executor(runtime: Annotated[Runtime, Depends(get_runtime)]) 
 
 
 SESSION_COOKIE = "omnidex_key"
-UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 async def get_caller(request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]) -> Caller:
     """Who is calling: the key's tenant and role; without any keys, everyone is the default tenant.
 
     The key comes in the Authorization header, or from the web UI's sign-in cookie (which is
-    SameSite=Strict; a write that names another site as its origin is refused all the same).
+    SameSite=Strict; a write from another page is refused all the same, as the keyless guard does).
     """
     open_access = getattr(request.app.state, "open_access", False)
     authorization = request.headers.get("authorization", "")
     cookie = request.cookies.get(SESSION_COOKIE, "")
     if not authorization and cookie:
-        if request.method in UNSAFE and request.headers.get("sec-fetch-site", "same-origin") == "cross-site":
+        if request.method in UNSAFE and from_another_page(dict(request.scope["headers"])):
             raise Forbidden("a signed-in browser may only change things from omnidex's own pages")
         authorization = f"Bearer {cookie}"
     return caller_of(runtime, authorization, open_access=open_access)

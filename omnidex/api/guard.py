@@ -16,6 +16,7 @@ With keys, the key decides. The CLI's own in-process server, on a private socket
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -58,11 +59,7 @@ class KeylessGuard:
             )
         if scope["method"] not in UNSAFE:
             return None
-        site = headers.get(b"sec-fetch-site", b"").decode("latin-1")
-        origin = headers.get(b"origin", b"").decode("latin-1")
-        if site in ("cross-site", "same-site") or (
-            origin and origin != "null" and urlsplit(origin).netloc != host
-        ):
+        if from_another_page(headers):
             return 403, "forbidden", "without API keys this server takes changes only from its own pages"
         content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         if content_type and not (content_type in BODY_TYPES or content_type.endswith(b"+json")):
@@ -72,6 +69,17 @@ class KeylessGuard:
                 "send JSON as application/json and files as multipart/form-data",
             )
         return None
+
+
+def from_another_page(headers: Mapping[bytes, bytes]) -> bool:
+    """Whether a browser sent this request from a page other than this server's own: a
+    cross-site or same-site ``Sec-Fetch-Site``, or an ``Origin`` other than the Host."""
+    host = headers.get(b"host", b"").decode("latin-1")
+    site = headers.get(b"sec-fetch-site", b"").decode("latin-1")
+    origin = headers.get(b"origin", b"").decode("latin-1")
+    return site in ("cross-site", "same-site") or bool(
+        origin and origin != "null" and urlsplit(origin).netloc != host
+    )
 
 
 def _hostname(host: str) -> str:
