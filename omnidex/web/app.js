@@ -78,11 +78,14 @@ function explainAnswers(info) {
   speak.disabled = !info.spoken_answers.enabled;
   if (speak.disabled) speak.checked = false;
   $("#ask-speak-why").textContent = info.spoken_answers.enabled ? "" : `(off: ${info.spoken_answers.reason})`;
-  const thinks = info.thinking?.enabled;
-  $("#ask-mode").addEventListener("change", () => {
-    const asked = $("#ask-mode").value !== "talk";
-    $("#ask-mode-why").textContent = asked && !thinks ? `(no reasoning model here, so it talks: ${info.thinking?.reason})` : "";
-  });
+  explainMode();
+}
+
+function explainMode() {
+  const thinking = state.info?.thinking;
+  const asked = $("#ask-mode").value !== "talk";
+  $("#ask-mode-why").textContent = asked && thinking && !thinking.enabled
+    ? `(no reasoning model here, so it talks: ${thinking.reason})` : "";
 }
 
 // ---------- helpers ----------
@@ -199,9 +202,9 @@ function markable(query) {
   return [...new Set(words.filter((w) => w.length > 1 && !STOPWORDS.has(w)))];
 }
 
-function highlighted(text, query, tag = "p") {
+function highlighted(text, query) {
   const words = markable(query);
-  const node = el(tag);
+  const node = el("p");
   if (!words.length) { node.textContent = text; return node; }
   const alternatives = words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|");
   const pattern = new RegExp(`(?<![\\p{L}\\p{N}])(${alternatives})(?![\\p{L}\\p{N}])`, "giu");
@@ -289,20 +292,28 @@ function playButton(hit, tag, poster = null) {
   const button = el("button", { type: "button", class: poster ? "poster" : "play",
     "aria-label": `Play ${hit.source} from ${clock(start)}` }, poster, el("span", { class: "play-label" }, `▶ ${span}`));
   button.addEventListener("click", () => {
-    const media = el(tag, { controls: "", preload: "auto", src: fileUrl(hit),
-      "aria-label": `${hit.source} from ${clock(start)}`, dataset: { start: String(start) } });
-    media.addEventListener("loadedmetadata", () => {
-      media.currentTime = start;
-      media.play().catch(() => {});
-    }, { once: true });
-    if (end !== null) {
-      const stop = () => { if (media.currentTime >= end) { media.pause(); media.removeEventListener("timeupdate", stop); } };
-      media.addEventListener("timeupdate", stop);
-    }
+    const media = playing(tag, hit, start, end);
     button.replaceWith(media);
     media.focus();
   });
   return button;
+}
+
+// A player of the hit's file that starts at ``start`` once loaded and pauses at ``end`` (when
+// known) the first time it gets there; ``loaded`` hears the media's duration.
+function playing(tag, hit, start, end, loaded = () => {}) {
+  const media = el(tag, { controls: "", preload: "auto", src: fileUrl(hit),
+    "aria-label": `${hit.source} from ${clock(start)}`, dataset: { start: String(start) } });
+  media.addEventListener("loadedmetadata", () => {
+    loaded(media.duration);
+    media.currentTime = start;
+    media.play().catch(() => {});
+  }, { once: true });
+  if (end !== null) {
+    const stop = () => { if (media.currentTime >= end) { media.pause(); media.removeEventListener("timeupdate", stop); } };
+    media.addEventListener("timeupdate", stop);
+  }
+  return media;
 }
 
 // Search results: one card per document (its best hit, the rest folded), the weaker documents
@@ -397,19 +408,13 @@ function showPlayer(body, hit) {
   body.dataset.kind = "player";
   const start = hit.start ?? hit.t ?? 0;
   const end = hit.end ?? (hit.t !== null && hit.t !== undefined ? hit.t + 6 : start + 6);
-  const tag = hit.modality === "video" ? "video" : "audio";
-  const media = el(tag, { controls: "", preload: "auto", src: fileUrl(hit), "aria-label": `${hit.source} from ${clock(start)}` });
   const span = el("span", { class: "span" });
   const timeline = el("div", { class: "timeline", role: "img", "aria-label": `The cited stretch: ${clock(start)} to ${clock(end)}` }, span);
-  media.addEventListener("loadedmetadata", () => {
-    const length = media.duration || end;
+  const media = playing(hit.modality === "video" ? "video" : "audio", hit, start, end, (duration) => {
+    const length = duration || end;
     span.style.left = `${(100 * start) / length}%`;
     span.style.width = `${Math.max(0.5, (100 * (end - start)) / length)}%`;
-    media.currentTime = start;
-    media.play().catch(() => {});
-  }, { once: true });
-  const stop = () => { if (media.currentTime >= end) { media.pause(); media.removeEventListener("timeupdate", stop); } };
-  media.addEventListener("timeupdate", stop);
+  });
   body.replaceChildren(media, timeline, hit.text ? el("p", {}, hit.text) : null,
     hit.caption ? el("p", { class: "caption" }, hit.caption) : null);
 }
@@ -571,12 +576,11 @@ function keepTurn(question, answer) {
 function renderThread() {
   const thread = state.thread;
   const earlier = thread.turns.slice(0, -1);
-  $("#thread").replaceChildren(...earlier.map((turn) => el("li", { class: "turn" },
-    el("p", { class: "q" }, turn.question),
-    el("div", { class: "a markdown" }))));
-  for (const [index, node] of [...$("#thread").children].entries()) {
-    $(".a", node).innerHTML = markdown(earlier[index].answer.replace(/\s?\[\d+\]/g, ""));
-  }
+  $("#thread").replaceChildren(...earlier.map((turn) => {
+    const said = el("div", { class: "a markdown" });
+    said.innerHTML = markdown(withoutMarks(turn.answer));
+    return el("li", { class: "turn" }, el("p", { class: "q" }, turn.question), said);
+  }));
   const select = $("#threads");
   const threads = savedThreads();
   select.replaceChildren(el("option", { value: "" }, threads.length ? "choose one" : "none yet"),
@@ -592,7 +596,7 @@ function openThread(id) {
   const last = found.turns.at(-1);
   const answer = $("#answer");
   answer.hidden = !last;
-  if (last) { answer.classList.add("markdown"); answer.innerHTML = markdown(last.answer.replace(/\s?\[\d+\]/g, "")); }
+  if (last) { answer.classList.add("markdown"); answer.innerHTML = markdown(withoutMarks(last.answer)); }
   $("#ask-sources").replaceChildren();
   $("#sources-title").hidden = true;
 }
@@ -708,7 +712,7 @@ async function* events(response) {
 // each [n] that names a source as a link that previews it, and every other [n] removed.
 function renderCited(answer, text, citations) {
   const known = new Map(citations.map((c) => [c.number, c]));
-  const kept = text.replace(/\s?\[(\d+)\]/g, (mark, n) => (known.has(Number(n)) ? mark : ""));
+  const kept = withoutMarks(text, (number) => known.has(number));
   answer.classList.add("markdown");
   answer.innerHTML = markdown(kept);
   const walker = document.createTreeWalker(answer, NodeFilter.SHOW_TEXT);
@@ -721,6 +725,11 @@ function renderCited(answer, text, citations) {
       return hit ? citeLink(hit, piece) : piece;
     }));
   }
+}
+
+// ``text`` without its [n] marks, but for those ``keep`` says to keep.
+function withoutMarks(text, keep = () => false) {
+  return text.replace(/\s?\[(\d+)\]/g, (mark, n) => (keep(Number(n)) ? mark : ""));
 }
 
 function markdown(text) {
@@ -1020,6 +1029,7 @@ function wire() {
     $("#ask-query").focus();
   });
   $("#threads").addEventListener("change", () => openThread($("#threads").value));
+  $("#ask-mode").addEventListener("change", explainMode);
   newThread();
   $("#ask-query").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); $("#ask-form").requestSubmit(); }

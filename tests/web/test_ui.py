@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -122,16 +123,24 @@ def zoo(tmp_path: Path) -> dict[str, Path]:
     }
 
 
+@contextmanager
+def served(rt: Runtime, workers: int = 1) -> Iterator[str]:
+    """The app on ``rt`` on a real socket, for the browser; yields its URL."""
+    server, thread, url = serve(create_app(runtime=rt, workers=workers))
+    try:
+        yield url
+    finally:
+        stop(server, thread)
+
+
 @pytest.fixture
 def site(
     omni: Callable[[str], FakeOmni], make_runtime: Callable[..., Runtime]
 ) -> Iterator[tuple[str, FakeOmni]]:
     fake = omni("vllm-omni")
     fake.script = Script(text=ANSWER)
-    rt = make_runtime(generator="vllm-omni", generator_url=fake.url)
-    server, thread, url = serve(create_app(runtime=rt, workers=1))
-    yield url, fake
-    stop(server, thread)
+    with served(make_runtime(generator="vllm-omni", generator_url=fake.url)) as url:
+        yield url, fake
 
 
 def test_upload_search_ask_and_delete(browser: Any, site: tuple[str, FakeOmni], zoo: dict[str, Path]) -> None:
@@ -206,8 +215,7 @@ def test_without_a_generator_the_sources_still_show(
     browser: Any, make_runtime: Callable[..., Runtime], zoo: dict[str, Path]
 ) -> None:
     rt = make_runtime()
-    server, thread, url = serve(create_app(runtime=rt, workers=1))
-    try:
+    with served(rt) as url:
         tab = Page(browser, url)
         page = tab.uploaded(zoo["pdf"])
         page.goto(url)  # no panel asked for: without answers, it opens on Search
@@ -226,8 +234,6 @@ def test_without_a_generator_the_sources_still_show(
         assert page.is_hidden("#answer")
         assert tab.errors == []
         tab.close()
-    finally:
-        stop(server, thread)
 
 
 @pytest.mark.parametrize("size", list(SIZES))
@@ -269,8 +275,7 @@ def test_the_api_pages_render_with_the_network_blocked(
 ) -> None:
     """/docs and /redoc load every script from omnidex itself: with every request to another
     host aborted, both still show the API's operations."""
-    server, thread, url = serve(create_app(runtime=make_runtime(), workers=0))
-    try:
+    with served(make_runtime(), workers=0) as url:
         context = browser.new_context(viewport=SIZES["desktop"])
         elsewhere: list[str] = []
 
@@ -293,8 +298,6 @@ def test_the_api_pages_render_with_the_network_blocked(
         # All ReDoc asks of the network is its maker's logo, in the footer; without it, it renders.
         assert set(elsewhere) <= {"https://cdn.redoc.ly/redoc/logo-mini.svg"}
         context.close()
-    finally:
-        stop(server, thread)
 
 
 def test_think_mode_shows_the_reasoning_folded_apart_from_the_answer(
@@ -309,8 +312,7 @@ def test_think_mode_shows_the_reasoning_folded_apart_from_the_answer(
         reasoning_model="Qwen/Qwen3-Omni-30B-A3B-Thinking",
         reasoning_url=thinker.url,
     )
-    server, thread, url = serve(create_app(runtime=rt, workers=1))
-    try:
+    with served(rt) as url:
         tab = Page(browser, url)
         tab.uploaded(zoo["pdf"])
         page = tab.open("ask")
@@ -328,8 +330,6 @@ def test_think_mode_shows_the_reasoning_folded_apart_from_the_answer(
         tab.shot("ask-thinking")
         assert tab.errors == []
         tab.close()
-    finally:
-        stop(server, thread)
 
 
 def test_answers_render_markdown_safely_and_preview_their_sources(
@@ -339,8 +339,7 @@ def test_answers_render_markdown_safely_and_preview_their_sources(
     markdown = "**Lions** wear sunscreen [1].\n\n- every morning [42]\n- <img src=x onerror=alert(1)>"
     fake.script = Script(text=markdown)
     rt = make_runtime(generator="openai", generator_url=fake.url)
-    server, thread, url = serve(create_app(runtime=rt, workers=1))
-    try:
+    with served(rt) as url:
         tab = Page(browser, url)
         tab.uploaded(zoo["pdf"])
         page = tab.open("ask")
@@ -364,8 +363,6 @@ def test_answers_render_markdown_safely_and_preview_their_sources(
         page.wait_for_selector("#doc-viewer[open] #doc-viewer-body[data-kind='pdf'][data-page='2']")
         assert tab.errors == []
         tab.close()
-    finally:
-        stop(server, thread)
 
 
 def ready_row(name: str) -> str:
@@ -381,8 +378,7 @@ def test_the_library_follows_documents_live_and_retries_failed_ones(
     notes = tmp_path / "tide-notes.txt"
     notes.write_text("The harbour master keeps the tide tables in the blue cabinet.\n" * 400)
     rt.pipeline.max_text_file_bytes = 1000  # too small for the notes: they fail
-    server, thread, url = serve(create_app(runtime=rt, workers=1))
-    try:
+    with served(rt) as url:
         tab = Page(browser, url)
         page = tab.open("library")
         page.evaluate("window.sameLoad = true")
@@ -418,8 +414,6 @@ def test_the_library_follows_documents_live_and_retries_failed_ones(
         page.wait_for_function("() => document.querySelectorAll('#library .doc').length === 2")
         assert tab.errors == []
         tab.close()
-    finally:
-        stop(server, thread)
 
 
 def test_a_follow_up_sends_the_conversation_and_threads_are_kept(
@@ -474,8 +468,7 @@ def test_with_keys_the_ui_signs_in_and_a_reader_cannot_upload(
     rt = make_runtime(key_cache_seconds=0)
     _, writer = keys.create_key(rt.db, "default", "writer")
     reader_row, reader = keys.create_key(rt.db, "default", "reader")
-    server, thread, url = serve(create_app(runtime=rt, workers=1))
-    try:
+    with served(rt) as url:
         headers = {"Authorization": f"Bearer {writer}"}
         with zoo["pdf"].open("rb") as handle:
             sent = httpx.post(f"{url}/v1/documents", files={"files": ("zoo.pdf", handle)}, headers=headers)
@@ -519,8 +512,6 @@ def test_with_keys_the_ui_signs_in_and_a_reader_cannot_upload(
         assert (cookie["httpOnly"], cookie["sameSite"]) == (True, "Strict")
         assert [e for e in tab.errors if "401" not in e] == []
         tab.close()
-    finally:
-        stop(server, thread)
 
 
 AXE_RESULTS = """async () => {
