@@ -375,6 +375,7 @@ def prepared_reindex(settings: Settings, *, captions: bool = False) -> Iterator[
         db = open_database(settings)
         closing.append(db.close)
         encoders = build_encoders(settings, speech=False)
+        closing.append(getattr(encoders.text, "close", lambda: None))  # an export still running
         versions = make_versions(settings)
         closing.append(versions.close)
         target = versions.next_name()

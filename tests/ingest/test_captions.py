@@ -57,7 +57,8 @@ def music(tmp_path: Path) -> Path:
 def make(
     settings: Settings, text_encoder: Any, sparse_encoder: Any, transcriber: Any
 ) -> Iterator[Callable[..., Runtime]]:
-    """Runtimes without CLIP, so a picture without words can be found only through its caption."""
+    """Runtimes without CLIP, so a picture without words can be found only through its caption.
+    Not ``make_runtime``: that one loads the tiny CLIP (torch), which this file never needs."""
     made: list[Runtime] = []
 
     def runtime(**overrides: Any) -> Runtime:
