@@ -20,6 +20,7 @@ import os
 import threading
 import warnings
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from omnidex.errors import ConfigError, MissingExtra
 
 log = logging.getLogger(__name__)
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-TOKENS_PER_BATCH = 2048
+TOKENS_PER_BATCH = 512
 
 
 class OnnxTextEncoder:
@@ -73,8 +74,8 @@ class OnnxTextEncoder:
         self._tokenizer.no_padding()  # each batch is padded to its own longest text
         pad = str(_json(folder / "special_tokens_map.json").get("pad_token") or "[PAD]")
         self._pad_id = self._tokenizer.token_to_id(pad) or 0
-        self._threads = threads or (os.cpu_count() or 1)
-        self._lock = threading.Lock()
+        # Batches run side by side, one thread each, as many at once as there are cores.
+        self._pool = ThreadPoolExecutor(threads or (os.cpu_count() or 1), thread_name_prefix="text-encoder")
         self._ready, self._failure = threading.Event(), ""
         self._exporter: BaseProcess | None = None
         self._closed = threading.Event()
@@ -110,11 +111,10 @@ class OnnxTextEncoder:
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
-        # One batch at a time, on every core. Batches side by side, a thread each, ingested
-        # about 15 % faster but held some 200 MB more at the peak of the hostile-files test.
-        options.intra_op_num_threads = self._threads
-        # Idle threads sleep instead of spinning: the cores are shared with parsing and OCR.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # One thread a batch: small batches side by side keep every core busy without waiting
+        # for each other's threads at every layer (about 15 % faster on two cores than one
+        # batch at a time on both; benchmarks/README.md).
+        options.intra_op_num_threads = options.inter_op_num_threads = 1
         self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self._inputs = {item.name for item in self._session.get_inputs()}
         return int(self._run(self._tokenizer.encode_batch(["dimension"])).shape[1])
@@ -145,9 +145,10 @@ class OnnxTextEncoder:
             raise ConfigError(self._failure)
         vectors = np.empty((len(texts), self.dim), dtype=np.float32)
         encoded = self._tokenizer.encode_batch(list(texts))
-        with self._lock:
-            for chosen in _batches([len(e.ids) for e in encoded], self.batch_size):
-                vectors[chosen] = self._run([encoded[n] for n in chosen])[:, : self.dim]
+        batches = _batches([len(e.ids) for e in encoded], self.batch_size)
+        runs = [self._pool.submit(self._run, [encoded[n] for n in chosen]) for chosen in batches]
+        for chosen, run in zip(batches, runs, strict=True):
+            vectors[chosen] = run.result()[:, : self.dim]
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return [row.tolist() for row in vectors]
 
@@ -170,9 +171,11 @@ class OnnxTextEncoder:
 
 def _batches(lengths: list[int], most: int) -> list[list[int]]:
     """Indexes of texts in batches of like token lengths, longest first: at most ``most`` texts
-    and ``TOKENS_PER_BATCH`` tokens (padding included) each. Attention's memory grows with the
-    square of the length, and ONNX Runtime keeps its peak: long chunks go eight at a time, short
-    sentences and queries many more."""
+    and ``TOKENS_PER_BATCH`` tokens (padding included) each: long chunks go two at a time, short
+    sentences and queries many more. Small batches stay in the CPU's caches: on two cores, 512
+    tokens a batch encoded chunks about 15 % faster than 2,048 did (and 25 % faster than
+    4,096), and a document's chunks alone nearly as fast as those of many documents together
+    (benchmarks/README.md). ONNX Runtime keeps its peak memory, which small batches keep low."""
     order = sorted(range(len(lengths)), key=lambda n: -lengths[n])
     batches: list[list[int]] = []
     for n in order:
