@@ -5,8 +5,13 @@ logged), never a failed document; :func:`ocr_status` says whether it runs.
 
 Each ``tesseract`` runs on one thread (``OMP_THREAD_LIMIT=1``): its OpenMP threads spin
 against each other and against the encoders, and on two busy cores a picture took several
-times as long with them. Pictures are read side by side instead, up to one per core
-(:func:`ocr_soon`), while the encoders work.
+times as long with them. Pictures are read side by side instead, up to one ``tesseract`` per
+core (:func:`ocr_soon`), while the encoders work.
+
+Starting ``tesseract`` and loading its model costs about 0.1 s, as much as reading a small
+picture. Pictures that wait for a free ``tesseract`` are therefore read together, up to
+``BATCH`` in one run (a list of files, one page of text each), which reads them as each alone
+would, and pays the start once.
 """
 
 from __future__ import annotations
@@ -16,14 +21,20 @@ import logging
 import os
 import shutil
 import subprocess
-from concurrent.futures import Future, ThreadPoolExecutor
+import tempfile
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 
 from PIL import Image
 
 log = logging.getLogger(__name__)
 MAX_SIDE = 2500
 ONE_THREAD = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+BATCH = 16
+PAGE_SEPARATOR = "\f"  # tesseract's, after each picture's text in a run over a list of files
 
 
 @cache
@@ -38,35 +49,113 @@ def ocr_image(image: Image.Image, *, timeout: float = 30.0, language: str = "eng
     """The text Tesseract reads in ``image``, whitespace-normalised; '' when none or unavailable."""
     if ocr_status() is not None:
         return ""
-    image = _at_most(image, MAX_SIDE)
     buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, format="PNG")
+    _at_most(image, MAX_SIDE).convert("RGB").save(buffer, format="PNG", compress_level=1)
+    text = _tesseract(["stdin"], language, timeout, stdin=buffer.getvalue())
+    return "" if text is None else _normalised(text)
+
+
+def ocr_soon(image: Image.Image, *, timeout: float = 30.0, language: str = "eng") -> Future[str]:
+    """:func:`ocr_image` by one of the ``tesseract`` runs (one per core), with other pictures
+    that are waiting; the future's result is the text."""
+    reading = _Reading(_at_most(image, MAX_SIDE), timeout, language)
+    if ocr_status() is not None:
+        reading.future.set_result("")
+    else:
+        _readers().add(reading)
+    return reading.future
+
+
+@dataclass(slots=True)
+class _Reading:
+    image: Image.Image
+    timeout: float
+    language: str
+    future: Future[str] = field(default_factory=Future)
+
+
+class _Readers:
+    """Threads that each run one ``tesseract`` at a time over the pictures waiting."""
+
+    def __init__(self, threads: int) -> None:
+        self._waiting: list[_Reading] = []
+        self._arrived = threading.Condition()
+        for n in range(threads):
+            threading.Thread(target=self._run, name=f"ocr-{n}", daemon=True).start()
+
+    def add(self, reading: _Reading) -> None:
+        with self._arrived:
+            self._waiting.append(reading)
+            self._arrived.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._arrived:
+                while not self._waiting:
+                    self._arrived.wait()
+                language = self._waiting[0].language
+                batch = [r for r in self._waiting if r.language == language][:BATCH]
+                taken = {id(reading) for reading in batch}
+                self._waiting = [r for r in self._waiting if id(r) not in taken]
+            try:
+                texts = _read_batch(batch)
+            except BaseException as exc:  # each picture's reader hears of it
+                for reading in batch:
+                    reading.future.set_exception(exc)
+            else:
+                for reading, text in zip(batch, texts, strict=True):
+                    reading.future.set_result(text)
+
+
+def _read_batch(batch: list[_Reading]) -> list[str]:
+    """The text of each picture: one ``tesseract`` run over all of them, or, should that fail
+    or run out of one picture's time (a slow picture among them), each picture alone."""
+    if len(batch) > 1:
+        with tempfile.TemporaryDirectory(prefix="omnidex-ocr-") as folder:
+            paths = [Path(folder) / f"{n}.png" for n in range(len(batch))]
+            for reading, path in zip(batch, paths, strict=True):
+                reading.image.convert("RGB").save(path, compress_level=1)
+            listing = Path(folder) / "pictures.txt"
+            listing.write_text("".join(f"{path}\n" for path in paths))
+            timeout = max(reading.timeout for reading in batch)
+            text = _tesseract([str(listing)], batch[0].language, timeout, quiet=True)
+        pages = None if text is None else text.split(PAGE_SEPARATOR)
+        if pages is not None and len(pages) in (len(batch), len(batch) + 1):
+            return [_normalised(page) for page in pages[: len(batch)]]
+    return [ocr_image(r.image, timeout=r.timeout, language=r.language) for r in batch]
+
+
+def _tesseract(
+    source: list[str], language: str, timeout: float, *, stdin: bytes | None = None, quiet: bool = False
+) -> str | None:
+    """What ``tesseract`` writes for ``source``; None when it failed or ran out of time."""
     try:
         done = subprocess.run(
-            ["tesseract", "stdin", "stdout", "-l", language, "--psm", "3"],
-            input=buffer.getvalue(),
+            ["tesseract", *source, "stdout", "-l", language, "--psm", "3"],
+            input=stdin,
             capture_output=True,
             timeout=timeout,
             check=False,
             env=ONE_THREAD,
         )
     except subprocess.TimeoutExpired:
-        log.warning("OCR gave up after %.0f s", timeout)
-        return ""
+        if not quiet:
+            log.warning("OCR gave up after %.0f s", timeout)
+        return None
     if done.returncode != 0:
-        log.warning("tesseract failed: %s", done.stderr.decode(errors="replace").strip()[:200])
-        return ""
-    return " ".join(done.stdout.decode("utf-8", errors="replace").split())
+        if not quiet:
+            log.warning("tesseract failed: %s", done.stderr.decode(errors="replace").strip()[:200])
+        return None
+    return done.stdout.decode("utf-8", errors="replace")
 
 
-def ocr_soon(image: Image.Image, *, timeout: float = 30.0, language: str = "eng") -> Future[str]:
-    """:func:`ocr_image` on one of the OCR threads (one per core); the future's result is the text."""
-    return _readers().submit(ocr_image, _at_most(image, MAX_SIDE), timeout=timeout, language=language)
+def _normalised(text: str) -> str:
+    return " ".join(text.split())
 
 
 @cache
-def _readers() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="ocr")
+def _readers() -> _Readers:
+    return _Readers(os.cpu_count() or 1)
 
 
 def _at_most(image: Image.Image, side: int) -> Image.Image:
