@@ -138,10 +138,14 @@ class Settings(BaseSettings):
     )
     relevance_image_weak: float = Field(0.21, description="CLIP similarity from which it is a weak match.")
     query_batch_ms: float = Field(
-        3.0,
+        0.0,
         ge=0,
         le=100,
-        description="Milliseconds a search's query waits for others to be encoded in one batch (0: alone).",
+        description=(
+            "Milliseconds a search's query waits for others to be encoded in one batch (0: alone; "
+            "the ONNX encoder runs queries side by side, which served more searches than batches "
+            "did, benchmarks/README.md; batches help the torch encoder)."
+        ),
     )
 
     chunk_max_chars: int = Field(1200, ge=100, description="Upper bound on a text chunk, in characters.")
