@@ -148,6 +148,11 @@ class Pipeline:
     def encode(self, entries: Sequence[tuple[DocumentRow, str, Item]]) -> list[Point]:
         """One point per (document, its MIME type, item), with the vectors that apply to it."""
         items = [item for _, _, item in entries]
+        visual: dict[int, list[float]] = {}
+        if self.image_encoder is not None:  # first: pictures are encoded while OCR still reads them
+            pictured = [n for n, item in enumerate(items) if item.image is not None]
+            vectors = self.image_encoder.encode_images([items[n].image for n in pictured])
+            visual = dict(zip(pictured, vectors, strict=True))
         for item in items:
             item.settle()
         if self.captioner is not None:
@@ -162,11 +167,6 @@ class Pipeline:
         for (n, _), vector in zip(spoken, encoded[len(texts) :], strict=True):
             per_item.setdefault(n, []).append(vector)
         sparse = dict(zip(with_text, self.sparse_encoder.encode_documents(texts), strict=True))
-        visual: dict[int, list[float]] = {}
-        if self.image_encoder is not None:
-            pictured = [n for n, item in enumerate(items) if item.image is not None]
-            vectors = self.image_encoder.encode_images([items[n].image for n in pictured])
-            visual = dict(zip(pictured, vectors, strict=True))
         encoders = self.encoder_versions()
         created_at = datetime.now(UTC).isoformat()
         points = []

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 MAX_SIDE = 2500
 ONE_THREAD = {**os.environ, "OMP_THREAD_LIMIT": "1"}
 BATCH = 16
-PAGE_SEPARATOR = "\f"  # tesseract's, after each picture's text in a run over a list of files
+PAGE_SEPARATOR = "\f"  # tesseract's, between the pictures' texts in a run over a list of files
 
 
 @cache
@@ -119,9 +119,8 @@ def _read_batch(batch: list[_Reading]) -> list[str]:
             listing.write_text("".join(f"{path}\n" for path in paths))
             timeout = max(reading.timeout for reading in batch)
             text = _tesseract([str(listing)], batch[0].language, timeout, quiet=True)
-        pages = None if text is None else text.split(PAGE_SEPARATOR)
-        if pages is not None and len(pages) in (len(batch), len(batch) + 1):
-            return [_normalised(page) for page in pages[: len(batch)]]
+        if text is not None and text.count(PAGE_SEPARATOR) == len(batch) - 1:
+            return [_normalised(page) for page in text.split(PAGE_SEPARATOR)]
     return [ocr_image(r.image, timeout=r.timeout, language=r.language) for r in batch]
 
 
