@@ -93,6 +93,14 @@ class Page:
         self.page.wait_for_selector("#status li")
         return self.page
 
+    def searched(self, query: str) -> Any:
+        """The Search panel once ``query`` (sent with Enter) has hits."""
+        page = self.open("search")
+        page.fill("#search-query", query)
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#results .hit")
+        return page
+
     def uploaded(self, *paths: Path) -> Any:
         """The Upload panel once every one of ``paths`` is indexed."""
         page = self.open("upload")
@@ -244,11 +252,7 @@ def test_every_control_is_named_and_reachable_and_nothing_spills(
     tab = Page(browser, url, size)
     tab.uploaded(zoo["picture"], zoo["talk"])
     for panel in PANELS:
-        page = tab.open(panel)
-        if panel == "search":
-            page.fill("#search-query", "lion")
-            page.keyboard.press("Enter")
-            page.wait_for_selector("#results .hit")
+        page = tab.searched("lion") if panel == "search" else tab.open(panel)
         if panel == "library":
             page.wait_for_selector(".doc")
         page.evaluate(KEY_JS)
@@ -532,11 +536,7 @@ def test_no_view_has_serious_accessibility_violations(
     tab = Page(browser, url, theme=theme)
     tab.uploaded(zoo["pdf"], zoo["picture"], zoo["talk"])
     for panel in PANELS:
-        page = tab.open(panel)
-        if panel == "search":
-            page.fill("#search-query", "lion sunscreen")
-            page.keyboard.press("Enter")
-            page.wait_for_selector("#results .hit")
+        page = tab.searched("lion sunscreen") if panel == "search" else tab.open(panel)
         if panel == "ask":
             page.fill("#ask-query", "Who puts on sunscreen?")
             page.click("#ask-form button[type=submit]")
@@ -548,9 +548,7 @@ def test_no_view_has_serious_accessibility_violations(
         serious = [v for v in violations if v["impact"] in ("serious", "critical")]
         assert serious == [], f"{panel} ({theme}): {serious}"
         tab.shot(f"{panel}-{theme}")
-    page = tab.open("search")
-    page.fill("#search-query", "lion sunscreen")
-    page.keyboard.press("Enter")
+    page = tab.searched("lion sunscreen")
     page.locator("#results button[aria-label^='View zoo.pdf']").first.click()
     page.wait_for_selector("#doc-viewer-body[data-kind='pdf']")
     page.add_script_tag(path=str(axe))
@@ -569,9 +567,7 @@ def test_the_viewer_shows_each_source_at_its_place(
     )
     tab = Page(browser, url)
     tab.uploaded(zoo["pdf"], zoo["talk"], notes)
-    page = tab.open("search")
-    page.fill("#search-query", "lion sunscreen")
-    page.keyboard.press("Enter")
+    page = tab.searched("lion sunscreen")
     pdf_hit = page.wait_for_selector("#results .hit[data-kind='chunk']:has-text('page 2')")
     pdf_hit.query_selector("button[aria-label^='View zoo.pdf']").click()
     page.wait_for_selector("#doc-viewer-body[data-kind='pdf'][data-page='2']")  # PDF.js, at the cited page
