@@ -4,7 +4,7 @@ that wait for it in one run."""
 from __future__ import annotations
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from omnidex.media import ocr
 from omnidex.media.ocr import ocr_image, ocr_soon, ocr_status
@@ -39,3 +39,52 @@ def test_pictures_read_in_one_run_each_get_their_own_words(monkeypatch: pytest.M
     ]
     batch = [ocr._Reading(picture, 30.0, "eng") for picture in pictures]
     assert [text.lower() for text in ocr._read_batch(batch)] == [text.lower() for text in words]
+
+
+def test_a_run_takes_pictures_of_one_language_up_to_its_count_and_size(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ocr, "BATCH", 3)
+    monkeypatch.setattr(ocr, "BATCH_BYTES", 3 * 100 * 100 * 2)  # two 100×100 pictures
+    small, large = Image.new("RGB", (100, 100)), Image.new("RGB", (300, 300))
+    waiting = [ocr._Reading(small, 30.0, language) for language in ("eng", "deu", "eng", "eng", "eng")]
+    assert ocr._next_batch(waiting) == [waiting[0], waiting[2]]
+    monkeypatch.setattr(ocr, "BATCH_BYTES", 10**9)
+    assert ocr._next_batch(waiting) == [waiting[0], waiting[2], waiting[3]]
+    alone = [ocr._Reading(large, 30.0, "eng"), ocr._Reading(small, 30.0, "eng")]
+    monkeypatch.setattr(ocr, "BATCH_BYTES", 3 * 100 * 100)
+    assert ocr._next_batch(alone) == alone[:1], "a picture larger than a run is read alone"
+
+
+def test_pictures_without_a_sharp_edge_are_not_given_to_tesseract(monkeypatch: pytest.MonkeyPatch) -> None:
+    def tesseract(*_: object, **__: object) -> str:
+        raise AssertionError("tesseract ran on a picture that cannot hold a word")
+
+    gradient = Image.linear_gradient("L").resize((800, 600)).convert("RGB")
+    blurred = make_picture("Harbour Lights", size=(900, 300)).filter(ImageFilter.GaussianBlur(12))
+    plain = [
+        Image.new("RGB", (640, 480), "white"),
+        Image.new("RGB", (300, 200), (40, 90, 160)),
+        gradient,
+        blurred,
+    ]
+    monkeypatch.setattr(ocr, "_tesseract", tesseract)
+    for picture in plain:
+        assert not ocr.may_hold_text(picture)
+        assert ocr_image(picture) == ""
+        assert ocr_soon(picture).result(timeout=10) == ""
+
+
+def test_small_faint_or_yellow_words_are_still_read() -> None:
+    font = ImageFont.load_default(size=14)
+    faint = Image.new("RGB", (400, 120), "white")
+    ImageDraw.Draw(faint).text((10, 50), "Copper Kettle", fill=(150, 150, 150), font=font)
+    yellow = Image.new("RGB", (900, 300), "white")
+    ImageDraw.Draw(yellow).text(
+        (20, 120), "Falcon Ridge", fill=(255, 215, 0), font=ImageFont.load_default(size=48)
+    )
+    tiny = Image.new("RGB", (3000, 2000), (90, 140, 60))  # a big plain picture with one small word
+    ImageDraw.Draw(tiny).text((2500, 1900), "Oak", fill="white", font=font)
+    for picture in (faint, yellow, tiny):
+        assert ocr.may_hold_text(picture)
+    assert ocr_image(yellow).lower() == "falcon ridge"
