@@ -58,24 +58,30 @@ def ocr_status() -> str | None:
 
 def ocr_image(image: Image.Image, *, timeout: float = 30.0, language: str = "eng") -> str:
     """The text Tesseract reads in ``image``, whitespace-normalised; '' when none or unavailable."""
-    image = _at_most(image, MAX_SIDE).convert("RGB")
-    if ocr_status() is not None or not may_hold_text(image):
-        return ""
-    buffer = io.BytesIO()
-    image.save(buffer, format="PPM")
-    text = _tesseract(["stdin"], language, timeout, stdin=buffer.getvalue())
-    return "" if text is None else _normalised(text)
+    picture = _readable(image)
+    return "" if picture is None else _read_alone(picture, timeout, language)
 
 
 def ocr_soon(image: Image.Image, *, timeout: float = 30.0, language: str = "eng") -> Future[str]:
     """:func:`ocr_image` by one of the ``tesseract`` runs (one per core), with other pictures
     that are waiting; the future's result is the text."""
-    reading = _Reading(_at_most(image, MAX_SIDE).convert("RGB"), timeout, language)
-    if ocr_status() is not None or not may_hold_text(reading.image):
-        reading.future.set_result("")
-    else:
-        _readers().add(reading)
+    picture = _readable(image)
+    if picture is None:
+        done: Future[str] = Future()
+        done.set_result("")
+        return done
+    reading = _Reading(picture, timeout, language)
+    _readers().add(reading)
     return reading.future
+
+
+def _readable(image: Image.Image) -> Image.Image | None:
+    """``image`` as ``tesseract`` gets it (RGB, at most ``MAX_SIDE``); None when OCR does not run
+    or the picture cannot hold a word."""
+    if ocr_status() is not None:
+        return None
+    picture = _at_most(image, MAX_SIDE).convert("RGB")
+    return picture if may_hold_text(picture) else None
 
 
 def may_hold_text(image: Image.Image) -> bool:
@@ -85,14 +91,15 @@ def may_hold_text(image: Image.Image) -> bool:
     it errs towards reading: only flat pictures are left out."""
     rgb = image if image.mode == "RGB" else image.convert("RGB")
     width, height = rgb.size
-    across = _sharp_changes(rgb.crop((1, 0, width, height)), rgb.crop((0, 0, width - 1, height)))
+    across = _changes(rgb.crop((1, 0, width, height)), rgb.crop((0, 0, width - 1, height)))
     if across >= EDGE_PIXELS:
         return True
-    down = _sharp_changes(rgb.crop((0, 1, width, height)), rgb.crop((0, 0, width, height - 1)))
+    down = _changes(rgb.crop((0, 1, width, height)), rgb.crop((0, 0, width, height - 1)))
     return across + down >= EDGE_PIXELS
 
 
-def _sharp_changes(shifted: Image.Image, base: Image.Image) -> int:
+def _changes(shifted: Image.Image, base: Image.Image) -> int:
+    """Pixels where some colour channel differs by ``EDGE_STEP`` or more between the two."""
     red, green, blue = ImageChops.difference(shifted, base).split()
     return sum(ImageChops.lighter(ImageChops.lighter(red, green), blue).histogram()[EDGE_STEP:])
 
@@ -165,7 +172,14 @@ def _read_batch(batch: list[_Reading]) -> list[str]:
             text = _tesseract([str(listing)], batch[0].language, timeout, quiet=True)
         if text is not None and text.count(PAGE_SEPARATOR) == len(batch) - 1:
             return [_normalised(page) for page in text.split(PAGE_SEPARATOR)]
-    return [ocr_image(r.image, timeout=r.timeout, language=r.language) for r in batch]
+    return [_read_alone(r.image, r.timeout, r.language) for r in batch]
+
+
+def _read_alone(picture: Image.Image, timeout: float, language: str) -> str:
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PPM")
+    text = _tesseract(["stdin"], language, timeout, stdin=buffer.getvalue())
+    return "" if text is None else _normalised(text)
 
 
 def _tesseract(

@@ -33,7 +33,7 @@ def test_pictures_read_in_one_run_each_get_their_own_words(monkeypatch: pytest.M
     def alone(*_: object, **__: object) -> str:
         raise AssertionError("the pictures were read one by one, not in one run")
 
-    monkeypatch.setattr(ocr, "ocr_image", alone)
+    monkeypatch.setattr(ocr, "_read_alone", alone)
     words = ["Harbour Lights", "", "Copper Kettle", "Falcon Ridge", "", "Meadow Lane"]
     pictures = [
         make_picture(text, size=(900, 300)) if text else Image.new("RGB", (640, 480), "white")
